@@ -1,0 +1,363 @@
+/* freeze: freeze filesystems, children before parents, and never leave them
+ * frozen by accident. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+const char freeze_usage[] =
+	"Usage: qfs freeze [-vn] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
+	"                  [--hook-timeout SECONDS] [--hold | -- CMD [ARG]...]\n"
+	"\n"
+	"Freeze every eligible filesystem of the mount table (see mountlist), or the\n"
+	"ones named with -m, children before parents.\n"
+	"\n"
+	"  -m, --mountpoint DIR     freeze the filesystem mounted on DIR (repeatable)\n"
+	"  -v, --verbose            one line per filesystem, then a count\n"
+	"  -n, --dry-run            print the mount points in freeze order; freeze nothing\n"
+	"  -F, --file FILE          with -n: read the mount table from FILE\n"
+	"  -t, --timeout SECONDS    a watchdog thaws after SECONDS, even if qfs is killed\n"
+	"  -H, --hook HOOK          run HOOK freeze before freezing and HOOK thaw after\n"
+	"                           thawing; a directory runs its executables in name\n"
+	"                           order (reverse order for thaw); also $QFS_HOOK\n"
+	"      --hook-timeout SECS  kill a hook still running after SECS (default 60)\n"
+	"      --hold               print 'frozen N', wait for end of input, a 'thaw'\n"
+	"                           line, SIGINT/TERM/HUP/USR1 or the -t deadline,\n"
+	"                           then thaw and print 'thawed N'\n"
+	"  -- CMD [ARG]...          run CMD while frozen, then thaw whatever happens\n"
+	"\n"
+	"With -- CMD or --hold a watchdog thaws as soon as qfs dies.\n"
+	"Exit codes: 0 success; 1 freezing or thawing failed (nothing is left frozen\n"
+	"by this call); 2 usage error; 3 thawed because the -t deadline passed (--hold,\n"
+	"-- CMD); with -- CMD otherwise CMD's status (128+N if killed by signal N, 127\n"
+	"not found, 126 not executable); 128+N when signal N stopped the freeze.\n";
+
+enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD };
+
+static const struct opt opts[] = {
+	{"verbose", 'v', 0}, {"dry-run", 'n', 0}, {"mountpoint", 'm', 1}, {"file", 'F', 1},
+	{"timeout", 't', 1}, {"hook", 'H', 1}, {"hook-timeout", OPT_HOOK_TIMEOUT, 1},
+	{"hold", OPT_HOLD, 0}, {0, 0, 0},
+};
+
+struct job {
+	struct mtab t;
+	struct mnt **list; /* freeze order */
+	size_t n;
+	struct hooks hooks;
+	size_t hooks_ran;
+	unsigned timeout;
+	int verbose, use_state, wdctl, expired, thaw_rc;
+};
+
+/* Output that would land on a filesystem about to be frozen waits in memory. */
+static void hold_output(const struct job *j)
+{
+	struct out *o[2] = {&qout, &qerr};
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+		if (!fstat(o[i]->fd, &st) && mtab_dev_frozen(&j->t, st.st_dev))
+			o[i]->hold = 1;
+	}
+}
+
+/* No thaw follows in this process: what was held can never be written. */
+static void drop_held(void)
+{
+	if (qout.hold && !qerr.hold)
+		complain("output dropped: it would have gone to a frozen filesystem", NULL, NULL);
+	if (qout.hold)
+		qout.len = 0;
+	if (qerr.hold)
+		qerr.len = 0;
+}
+
+static char *mounts_env(const struct job *j)
+{
+	size_t len = sizeof("QFS_MOUNTPOINTS=");
+	for (size_t i = 0; i < j->n; i++)
+		len += strlen(j->list[i]->target) + 1;
+	char *e = malloc(len), *p = e;
+	if (!e)
+		die("out of memory", NULL, NULL);
+	p = stpcpy(p, "QFS_MOUNTPOINTS=");
+	for (size_t i = 0; i < j->n; i++)
+		p = stpcpy(stpcpy(p, i ? "\n" : ""), j->list[i]->target);
+	return e;
+}
+
+static int write_state(struct job *j, pid_t watchdog)
+{
+	struct state s = {0};
+	dev_t d;
+	if (!state_dev(&d) && mtab_dev_frozen(&j->t, d)) {
+		complain(state_dir(), "on a filesystem being frozen: no state file written", NULL);
+		j->use_state = 0;
+		return 0;
+	}
+	s.pid = (unsigned long long)getpid();
+	s.time = (unsigned long long)time(NULL);
+	s.watchdog = watchdog > 0 ? (unsigned long long)watchdog : 0;
+	s.deadline = j->timeout ? s.time + j->timeout : 0;
+	s.targets = malloc((j->n + 1) * sizeof(*s.targets));
+	if (!s.targets)
+		die("out of memory", NULL, NULL);
+	for (size_t i = 0; i < j->n; i++)
+		s.targets[s.n++] = j->list[i]->target;
+	j->use_state = !state_write(&s);
+	free(s.targets);
+	return j->use_state ? 0 : -1;
+}
+
+/* Everything this call did, undone: thaw, disarm, forget, thaw hooks.
+ * Returns -1 when a thaw or a hook failed. */
+static int undo(struct job *j, int verbose, size_t *count)
+{
+	size_t n = 0;
+	int rc = fs_thaw_list(j->list, j->n, 0, verbose, &n);
+	watchdog_tell(&j->wdctl, 'd');
+	if (j->use_state)
+		state_remove();
+	j->use_state = 0;
+	out_release(&qout);
+	out_release(&qerr);
+	if (hook_run(&j->hooks, "thaw", &j->hooks_ran))
+		rc = -1;
+	if (count)
+		*count = n;
+	return rc;
+}
+
+static _Noreturn void abort_freeze(struct job *j, int code)
+{
+	undo(j, 0, NULL);
+	quit(code);
+}
+
+/* Children before parents. Returns how many were frozen; on a failure
+ * undoes everything and exits. */
+static size_t freeze_all(struct job *j)
+{
+	size_t count = 0;
+	for (size_t k = j->t.n; k-- > 0;) {
+		struct mnt *m = &j->t.m[j->t.order[k]];
+		int sig = sig_stop_pending();
+		if (sig)
+			abort_freeze(j, 128 + sig);
+		if (m->skip == SKIP_UNSELECTED)
+			continue;
+		if (m->skip) {
+			if (j->verbose)
+				fs_skipped(m, skip_word(m->skip));
+			continue;
+		}
+		if (fs_freeze(m->fd) == 0) {
+			m->frozen = 1;
+			count++;
+			if (j->verbose)
+				fs_said("frozen ", m);
+		} else if (errno == EOPNOTSUPP || errno == EBUSY) {
+			if (j->verbose)
+				fs_skipped(m, errno == EBUSY ? "already frozen" : "not supported");
+		} else {
+			complain_errno(m->target, NULL);
+			abort_freeze(j, EXIT_FAIL);
+		}
+	}
+	if (j->verbose)
+		fs_count(count, "frozen");
+	return count;
+}
+
+/* Milliseconds to the deadline for sig_wait: -1 for none. */
+static int deadline_left(long end)
+{
+	if (!end)
+		return -1;
+	long left = end - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* The deadline passed while qfs itself waits: thaw now. */
+static void expire(struct job *j, long *end)
+{
+	complain("deadline passed", "thawed", NULL);
+	*end = 0;
+	j->expired = 1;
+}
+
+/* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
+static int run_cmd(struct job *j, char **cmd, long end)
+{
+	posix_spawnattr_t attr;
+	extern char **environ;
+	pid_t pid;
+	int status, err;
+	sig_spawnattr(&attr, 0);
+	err = posix_spawnp(&pid, cmd[0], NULL, &attr, cmd, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err) {
+		complain(cmd[0], strerror(err), NULL);
+		return err == ENOENT ? 127 : 126;
+	}
+	for (;;) {
+		int s = sig_wait(-1, deadline_left(end));
+		if (s == -1 && end) {
+			expire(j, &end);
+			j->thaw_rc = undo(j, j->verbose, NULL);
+		} else if (s > 0 && s != SIGCHLD) {
+			kill(pid, s);
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --hold: until end of input, a "thaw" line, a signal or the deadline. */
+static void hold(struct job *j, long end)
+{
+	char line[8];
+	size_t len = 0;
+	for (;;) {
+		int s = sig_wait(0, deadline_left(end));
+		if (s == -1 && end) {
+			expire(j, &end);
+			return;
+		}
+		if (s > 0 && s != SIGCHLD)
+			return;
+		if (s != 0)
+			continue;
+		char c;
+		ssize_t r = read(0, &c, 1);
+		if (r <= 0)
+			return;
+		if (c != '\n') {
+			len += len < sizeof(line);
+			if (len <= sizeof(line))
+				line[len - 1] = c;
+			continue;
+		}
+		if (len == 4 && !memcmp(line, "thaw", 4))
+			return;
+		len = 0;
+	}
+}
+
+static int prepare(struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (fs_open(&j->t, j->list[i]))
+			return -1;
+	return 0;
+}
+
+int freeze_main(int argc, char **argv)
+{
+	struct job j = {.wdctl = -1};
+	struct optstate o;
+	const char *file = NULL, *hook = getenv("QFS_HOOK");
+	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	int npaths = 0, dry = 0, holding = 0, k;
+	unsigned hook_timeout = 60;
+	long end = 0;
+	pid_t wd = 0;
+	if (!paths)
+		die("out of memory", NULL, NULL);
+	opt_init(&o, argv);
+	while ((k = opt_next(&o, opts))) {
+		if (k == 'v')
+			j.verbose = 1;
+		else if (k == 'n')
+			dry = 1;
+		else if (k == 'm')
+			paths[npaths++] = (char *)o.arg;
+		else if (k == 'F')
+			file = o.arg;
+		else if (k == 't')
+			j.timeout = opt_seconds(o.arg);
+		else if (k == 'H')
+			hook = o.arg;
+		else if (k == OPT_HOOK_TIMEOUT)
+			hook_timeout = opt_seconds(o.arg);
+		else if (k == OPT_HOLD)
+			holding = 1;
+	}
+	char **cmd = o.dashdash >= 0 ? argv + o.dashdash : NULL;
+	if (o.nops && (o.dashdash != 0 || !cmd[0]))
+		usage_error("unexpected argument", argv[0]);
+	if (cmd && !cmd[0])
+		usage_error("no command after --", NULL);
+	if (cmd && holding)
+		usage_error("--hold and -- CMD", "choose one");
+	if (file && !dry)
+		usage_error("-F", "only with -n");
+	if (holding)
+		errors_to_stdout = 1;
+	if (hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file) ||
+	    mtab_select(&j.t, paths, npaths))
+		return EXIT_FAIL;
+	mtab_classify(&j.t, npaths > 0);
+	j.list = malloc((j.t.n + 1) * sizeof(*j.list));
+	if (!j.list)
+		die("out of memory", NULL, NULL);
+	j.n = fs_plan(&j.t, j.list);
+	if (dry) {
+		for (size_t i = 0; i < j.n; i++)
+			fs_said("", j.list[i]);
+		return EXIT_OK;
+	}
+	j.hooks.mounts = mounts_env(&j);
+	j.hooks.timeout = hook_timeout;
+	j.hooks.verbose = j.verbose;
+	if (sig_setup())
+		die("signalfd", strerror(errno), NULL);
+	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
+		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
+	hold_output(&j);
+	if (j.timeout || cmd || holding) {
+		/* qfs's own deadline comes first; the watchdog's is the backstop */
+		unsigned wd_seconds = j.timeout && (cmd || holding) ? j.timeout + 2 : j.timeout;
+		wd = watchdog_start(j.list, j.n, wd_seconds, 1, &j.wdctl);
+		if (wd < 0)
+			abort_freeze(&j, EXIT_FAIL);
+	}
+	if (write_state(&j, wd))
+		abort_freeze(&j, EXIT_FAIL);
+	if (j.timeout)
+		end = now_ms() + j.timeout * 1000L;
+	size_t frozen = freeze_all(&j);
+	if (!cmd && !holding) {
+		watchdog_tell(&j.wdctl, 'k');
+		drop_held();
+		return EXIT_OK;
+	}
+	size_t thawed = 0;
+	int rc = EXIT_OK;
+	if (cmd) {
+		rc = run_cmd(&j, cmd, end);
+	} else {
+		out_str(&qout, "frozen ");
+		out_num(&qout, frozen);
+		out_chr(&qout, '\n');
+		out_flush(&qout);
+		hold(&j, end);
+	}
+	if (!j.expired || holding)
+		j.thaw_rc |= undo(&j, j.verbose, &thawed);
+	if (holding) {
+		out_str(&qout, "thawed ");
+		out_num(&qout, thawed);
+		out_chr(&qout, '\n');
+	}
+	if (j.thaw_rc)
+		return EXIT_FAIL;
+	return j.expired ? EXIT_DEADLINE : rc;
+}

@@ -1,0 +1,217 @@
+/* mountlist: the mount table as freeze sees it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qfs.h"
+
+const char mountlist_usage[] =
+	"Usage: qfs mountlist [-aenJ] [-o COLUMNS] [-F FILE]\n"
+	"\n"
+	"List the mount table in mount order, with what freeze would do to each mount.\n"
+	"\n"
+	"  -a            all mounts (the default)\n"
+	"  -e            only the mounts freeze would freeze\n"
+	"  -n            no heading line\n"
+	"  -J            JSON output: {\"filesystems\":[{\"target\":...},...]}\n"
+	"  -o COLUMNS    comma-separated columns (default TARGET,SOURCE,FSTYPE,OPTIONS,ACTION)\n"
+	"  -F FILE       read FILE (mountinfo or mounts format) instead of /proc/self/mountinfo\n"
+	"\n"
+	"Columns: TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION.\n"
+	"ACTION is 'freeze' or 'skip:REASON', REASON one of network, no-device, dev,\n"
+	"read-only, shadowed (hidden under a later mount) and bind (already frozen\n"
+	"through an earlier mount). Names are escaped as the kernel does (\\040 for a\n"
+	"space) in tables and decoded in JSON.\n"
+	"\n"
+	"Exit codes: 0 success, 1 the table could not be read, 2 usage error.\n";
+
+enum col { TARGET, SOURCE, FSTYPE, MAJMIN, OPTIONS, ID, PARENT, ACTION, NCOLS };
+static const char *const col_names[NCOLS] = {
+	"TARGET", "SOURCE", "FSTYPE", "MAJ:MIN", "OPTIONS", "ID", "PARENT", "ACTION",
+};
+
+static const struct opt opts[] = {
+	{"all", 'a', 0}, {"eligible", 'e', 0}, {"noheadings", 'n', 0}, {"json", 'J', 0},
+	{"output", 'o', 1}, {"file", 'F', 1}, {0, 0, 0},
+};
+
+static int parse_cols(char *spec, unsigned char *cols)
+{
+	int n = 0;
+	for (char *c = strtok(spec, ","); c; c = strtok(NULL, ",")) {
+		int k = 0;
+		while (k < NCOLS && strcasecmp(c, col_names[k]))
+			k++;
+		if (k == NCOLS)
+			usage_error("unknown column", c);
+		if (n == NCOLS)
+			usage_error("too many columns", c);
+		cols[n++] = (unsigned char)k;
+	}
+	if (!n)
+		usage_error("no columns", spec);
+	return n;
+}
+
+/* A cell: names are strings; numbers are formatted into buf. */
+static const char *cell(const struct mnt *m, int col, char *buf)
+{
+	char *p = buf + 31;
+	unsigned v = col == ID ? m->id : m->parent;
+	switch (col) {
+	case TARGET: return m->target;
+	case SOURCE: return m->source;
+	case FSTYPE: return m->fstype;
+	case OPTIONS: return m->opts;
+	case ACTION:
+		if (!m->skip)
+			return "freeze";
+		strcpy(buf, "skip:");
+		strcat(buf, skip_word(m->skip));
+		return buf;
+	case MAJMIN:
+		*p = 0;
+		v = m->min;
+		do
+			*--p = (char)('0' + v % 10);
+		while (v /= 10);
+		*--p = ':';
+		v = m->maj;
+		break;
+	default:
+		*p = 0;
+	}
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
+static int mangled(unsigned char c)
+{
+	return c <= ' ' || c == '\\' || c == 0x7f;
+}
+
+static size_t width(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += mangled((unsigned char)*s) ? 4 : 1;
+	return n;
+}
+
+/* Escaped as in /proc/self/mounts, so a line splits on blanks and
+ * decode-mntname gives the name back. */
+static void put_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!mangled(c)) {
+			out_chr(&qout, (char)c);
+			continue;
+		}
+		char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
+		out_mem(&qout, e, 4);
+	}
+}
+
+static void pad(size_t n)
+{
+	while (n--)
+		out_chr(&qout, ' ');
+}
+
+static void table(const struct mtab *t, const unsigned char *cols, int ncols, int eligible, int heading)
+{
+	size_t w[NCOLS] = {0};
+	char buf[32];
+	for (int c = 0; c < ncols; c++)
+		w[c] = heading ? strlen(col_names[cols[c]]) : 0;
+	for (size_t i = 0; i < t->n; i++)
+		for (int c = 0; c < ncols && !(eligible && t->m[i].skip); c++) {
+			size_t n = width(cell(&t->m[i], cols[c], buf));
+			w[c] = n > w[c] ? n : w[c];
+		}
+	for (int c = 0; heading && c < ncols; c++) {
+		out_str(&qout, col_names[cols[c]]);
+		c + 1 < ncols ? pad(w[c] - strlen(col_names[cols[c]]) + 1) : out_chr(&qout, '\n');
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (eligible && t->m[i].skip)
+			continue;
+		for (int c = 0; c < ncols; c++) {
+			const char *s = cell(&t->m[i], cols[c], buf);
+			put_escaped(s);
+			c + 1 < ncols ? pad(w[c] - width(s) + 1) : out_chr(&qout, '\n');
+		}
+	}
+}
+
+static void json(const struct mtab *t, const unsigned char *cols, int ncols, int eligible)
+{
+	char buf[32], key[8];
+	const char *sep = "\n";
+	out_str(&qout, "{\"filesystems\":[");
+	for (size_t i = 0; i < t->n; i++) {
+		if (eligible && t->m[i].skip)
+			continue;
+		out_str(&qout, sep);
+		sep = ",\n";
+		for (int c = 0; c < ncols; c++) {
+			const char *name = col_names[cols[c]];
+			size_t k = 0;
+			for (; name[k]; k++)
+				key[k] = (char)(name[k] | 0x20);
+			key[k] = 0;
+			out_str(&qout, c ? "," : "{");
+			json_str(&qout, key);
+			out_chr(&qout, ':');
+			if (cols[c] == ID || cols[c] == PARENT)
+				out_str(&qout, cell(&t->m[i], cols[c], buf));
+			else
+				json_str(&qout, cell(&t->m[i], cols[c], buf));
+		}
+		out_chr(&qout, '}');
+	}
+	out_str(&qout, "\n]}\n");
+}
+
+int mountlist_main(int argc, char **argv)
+{
+	static const unsigned char defaults[] = {TARGET, SOURCE, FSTYPE, OPTIONS, ACTION};
+	unsigned char cols[NCOLS];
+	int ncols = 0, eligible = 0, heading = 1, as_json = 0, k;
+	const char *file = NULL;
+	struct optstate s;
+	struct mtab t;
+	(void)argc;
+	opt_init(&s, argv);
+	while ((k = opt_next(&s, opts))) {
+		if (k == 'a')
+			eligible = 0;
+		else if (k == 'e')
+			eligible = 1;
+		else if (k == 'n')
+			heading = 0;
+		else if (k == 'J')
+			as_json = 1;
+		else if (k == 'o')
+			ncols = parse_cols((char *)s.arg, cols);
+		else if (k == 'F')
+			file = s.arg;
+	}
+	if (s.nops)
+		usage_error("unexpected argument", argv[0]);
+	if (!ncols) {
+		memcpy(cols, defaults, sizeof(defaults));
+		ncols = sizeof(defaults);
+	}
+	if (mtab_read(&t, file))
+		return EXIT_FAIL;
+	mtab_classify(&t, 0);
+	if (as_json)
+		json(&t, cols, ncols, eligible);
+	else
+		table(&t, cols, ncols, eligible, heading);
+	mtab_free(&t);
+	return EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* Mount names as the kernel escapes them, and JSON strings. */
+#include "qfs.h"
+
+static int odigit(char c, char hi)
+{
+	return c >= '0' && c <= hi;
+}
+
+/* In place, as qemu-ga's decode_mntname: "\\" is a backslash, "\ooo" with a
+ * first digit 0-3 is that byte, and any other backslash stays as it is.
+ * Returns the new length. */
+size_t decode_mntname(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; w++) {
+		if (r[0] == '\\' && r[1] == '\\') {
+			*w = '\\';
+			r += 2;
+		} else if (r[0] == '\\' && odigit(r[1], '3') && odigit(r[2], '7') && odigit(r[3], '7')) {
+			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w = *r++;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned cp;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	cp = s[0] & (0x3f >> (n - 1));
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string. Control characters are escaped; a byte that is not part of
+ * valid UTF-8 becomes \u00XX (its Latin-1 reading), so the output is always
+ * valid JSON and no byte is silently lost. */
+void json_str(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	out_chr(o, '"');
+	while (*p) {
+		int n = *p >= 0x80 ? utf8_len(p) : 1;
+		if (n > 1) {
+			out_mem(o, (const char *)p, (size_t)n);
+			p += n;
+			continue;
+		}
+		if (*p == '"' || *p == '\\') {
+			out_chr(o, '\\');
+			out_chr(o, (char)*p);
+		} else if (*p >= 0x20 && *p < 0x7f) {
+			out_chr(o, (char)*p);
+		} else {
+			char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+			out_mem(o, e, 6);
+		}
+		p++;
+	}
+	out_chr(o, '"');
+}

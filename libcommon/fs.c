@@ -1,0 +1,172 @@
+/* The freeze/thaw engine: one descriptor per filesystem, opened once and
+ * proven to be the mount the table named. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+#ifndef FIFREEZE
+#define FIFREEZE _IOWR('X', 119, int)
+#define FITHAW _IOWR('X', 120, int)
+#endif
+
+#define STATX_MNT_ID_BIT 0x1000u
+
+#ifdef QFS_FAULT_INJECTION
+#include <stdlib.h>
+/* Test builds only: the Nth call at a fault point fails, N from the
+ * environment. The release binary has none of this (a test checks). */
+int fault_hit(const char *var)
+{
+	static unsigned calls[8];
+	const char *v = getenv(var);
+	unsigned slot = (unsigned)strlen(var) % 8;
+	return v && (unsigned)atoi(v) == ++calls[slot];
+}
+#endif
+
+/* The mount id of fd: statx (Linux 5.8), else name_to_handle_at. */
+static int mount_id(int fd, unsigned long long *id)
+{
+	unsigned long long sx[32] = {0}; /* struct statx: 256 bytes, mnt_id at 144 */
+	unsigned mask;
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_MNT_ID_BIT, sx) == 0) {
+		memcpy(&mask, sx, sizeof(mask));
+		if (mask & STATX_MNT_ID_BIT) {
+			*id = sx[18];
+			return 0;
+		}
+	}
+	struct {
+		struct file_handle fh;
+		unsigned char room[128];
+	} h;
+	int mid;
+	h.fh.handle_bytes = sizeof(h.room);
+	if (name_to_handle_at(fd, "", &h.fh, &mid, AT_EMPTY_PATH) && errno != EOVERFLOW)
+		return -1;
+	*id = (unsigned)mid;
+	return 0;
+}
+
+/* Opens m's mount point without following a symlink planted there, and
+ * checks that what opened is still that mount (it may have been moved or
+ * replaced since the table was read). */
+int fs_open(const struct mtab *t, struct mnt *m)
+{
+	struct stat st;
+	unsigned long long id;
+	int fd = open(m->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		complain_errno(m->target, NULL);
+		return -1;
+	}
+	if (fstat(fd, &st) || (t->info && st.st_dev != makedev(m->maj, m->min)) ||
+	    (t->info && !mount_id(fd, &id) && id != m->id)) {
+		close(fd);
+		complain(m->target, "mount changed since the table was read", NULL);
+		return -1;
+	}
+	m->fd = fd;
+	return 0;
+}
+
+int fs_freeze(int fd)
+{
+#ifdef QFS_FAULT_INJECTION
+	if (fault_hit("QFS_FAULT_FREEZE")) {
+		errno = EIO;
+		return -1;
+	}
+#endif
+	return ioctl(fd, FIFREEZE, 0);
+}
+
+/* A filesystem can be frozen more than once: thaw until the kernel says it
+ * is not frozen (EINVAL). Returns how many thaws it took, or -1. */
+int fs_unfreeze(int fd)
+{
+	return ioctl(fd, FITHAW, 0);
+}
+
+int fs_thaw(int fd)
+{
+	int n = 0;
+	while (fs_unfreeze(fd) == 0)
+		n++;
+	return errno == EINVAL ? n : -1;
+}
+
+/* Eligible mounts, children before parents: the reverse of the preorder. */
+size_t fs_plan(const struct mtab *t, struct mnt **list)
+{
+	size_t n = 0;
+	for (size_t k = t->n; k-- > 0;) {
+		struct mnt *m = &t->m[t->order[k]];
+		if (!m->skip)
+			list[n++] = m;
+	}
+	return n;
+}
+
+static void say(const char *what, const char *target, const char *why)
+{
+	out_str(&qout, what);
+	out_str(&qout, target);
+	if (why) {
+		out_str(&qout, ": ");
+		out_str(&qout, why);
+	}
+	out_chr(&qout, '\n');
+}
+
+/* "N filesystems frozen" */
+void fs_count(size_t n, const char *what)
+{
+	out_num(&qout, n);
+	out_str(&qout, " filesystems ");
+	out_str(&qout, what);
+	out_chr(&qout, '\n');
+}
+
+/* Thaws list (in freeze order) parents first: the ones this process froze,
+ * or with all set every open one. Returns how many were thawed in *count, and
+ * -1 when one failed (the rest are thawed all the same). */
+int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count)
+{
+	int rc = 0;
+	*count = 0;
+	while (n-- > 0) {
+		struct mnt *m = list[n];
+		if (m->fd < 0 || !(all || m->frozen))
+			continue;
+		int r = fs_thaw(m->fd);
+		if (r < 0) {
+			complain_errno(m->target, NULL);
+			rc = -1;
+		} else if (r > 0) {
+			m->frozen = 0;
+			++*count;
+			if (verbose)
+				say("thawed ", m->target, NULL);
+		}
+	}
+	return rc;
+}
+
+/* -v's lines: "frozen /a", "skipped /b: bind". */
+void fs_said(const char *what, const struct mnt *m)
+{
+	say(what, m->target, NULL);
+}
+
+void fs_skipped(const struct mnt *m, const char *why)
+{
+	say("skipped ", m->target, why);
+}

@@ -1,0 +1,216 @@
+/* Freeze hooks, as qemu-ga's --fsfreeze-hook: HOOK freeze before the first
+ * freeze, HOOK thaw after the last thaw. Spawned without a shell, in a
+ * session of their own, with a fixed environment and stdio on /dev/null. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+/* Refuses what root should not run: relative, foreign, writable by others,
+ * or a file that is not executable (qemu-ga checks access(X_OK) too). */
+static int trusted(const char *path, struct stat *st)
+{
+	if (path[0] != '/') {
+		complain("hook", path, "not an absolute path");
+		return 0;
+	}
+	if (stat(path, st)) {
+		complain("hook", path, strerror(errno));
+		return 0;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		complain("hook", path, "not owned by root");
+		return 0;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		complain("hook", path, "writable by group or others");
+		return 0;
+	}
+	if (!S_ISDIR(st->st_mode) && (!S_ISREG(st->st_mode) || access(path, X_OK))) {
+		complain("hook", path, "not an executable file");
+		return 0;
+	}
+	return 1;
+}
+
+static int ignored_name(const char *n)
+{
+	size_t len = strlen(n);
+	return n[0] == '.' || n[len - 1] == '~' || strstr(n, ".dpkg-") || strstr(n, ".rpm");
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t d = strlen(dir), n = strlen(name);
+	char *p = malloc(d + n + 2);
+	if (!p)
+		die("out of memory", NULL, NULL);
+	memcpy(p, dir, d);
+	p[d] = '/';
+	memcpy(p + d + 1, name, n + 1);
+	return p;
+}
+
+/* spec: a file, or a directory whose executables run in name order. */
+int hook_load(struct hooks *h, const char *spec)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	if (!spec)
+		return 0;
+	if (!*spec)
+		return complain("hook", "empty path", NULL), -1;
+	if (!trusted(spec, &st))
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		h->path = malloc(sizeof(*h->path));
+		if (!h->path)
+			die("out of memory", NULL, NULL);
+		h->path[0] = (char *)spec;
+		h->n = 1;
+		return 0;
+	}
+	if (!(d = opendir(spec)))
+		return complain("hook", spec, strerror(errno)), -1;
+	while ((e = readdir(d))) {
+		char *p;
+		struct stat fst;
+		if (ignored_name(e->d_name))
+			continue;
+		p = join(spec, e->d_name);
+		if (stat(p, &fst) || !S_ISREG(fst.st_mode) || access(p, X_OK)) {
+			free(p);
+			continue;
+		}
+		if (!trusted(p, &fst)) {
+			closedir(d);
+			return -1;
+		}
+		char **np = realloc(h->path, (h->n + 1) * sizeof(*np));
+		if (!np)
+			die("out of memory", NULL, NULL);
+		h->path = np;
+		h->path[h->n++] = p;
+	}
+	closedir(d);
+	qsort(h->path, h->n, sizeof(*h->path), by_name);
+	return 0;
+}
+
+long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Waits for pid itself (not its descendants, which may hold an application
+ * lock across the freeze) up to ms; -1 forever. Returns its status or -1. */
+int child_wait(pid_t pid, long ms)
+{
+	long end = now_ms() + ms;
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		long left = ms < 0 ? -1 : end - now_ms();
+		if (ms >= 0 && left <= 0)
+			return -1;
+		int s = sig_wait(-1, (int)(left < 0 ? -1 : left));
+		if (s > 0 && s != SIGCHLD)
+			sig_remember(s);
+	}
+}
+
+static int report(const char *path, int status)
+{
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	out_str(&qerr, applet_name);
+	out_str(&qerr, ": hook ");
+	out_str(&qerr, path);
+	out_str(&qerr, WIFEXITED(status) ? " failed with status " : " terminated by signal ");
+	out_num(&qerr, (unsigned)(WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
+	out_chr(&qerr, '\n');
+	out_flush(&qerr);
+	return -1;
+}
+
+static int run_one(const struct hooks *h, const char *path, const char *action)
+{
+	char act[32] = "QFS_ACTION=";
+	char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", act, (char *)h->mounts, NULL};
+	char *argv[] = {(char *)path, (char *)action, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int err, status;
+	strcat(act, action);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	if (!h->verbose)
+		posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	sig_spawnattr(&attr, POSIX_SPAWN_SETSID);
+	err = posix_spawn(&pid, path, &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (err) {
+		complain("hook", path, strerror(err));
+		return -1;
+	}
+	status = child_wait(pid, h->timeout * 1000L);
+	if (status == -1) {
+		/* its own session: the whole group goes, children included */
+		kill(-pid, SIGTERM);
+		status = child_wait(pid, 2000);
+		if (status == -1) {
+			kill(-pid, SIGKILL);
+			child_wait(pid, -1);
+		}
+		kill(-pid, SIGKILL);
+		complain("hook", path, "timed out");
+		return -1;
+	}
+	return report(path, status);
+}
+
+/* freeze: runs the hooks in name order, stopping at the first failure;
+ * *n becomes how many succeeded. thaw: runs the first *n in reverse order,
+ * all of them whatever fails. Returns -1 if one failed. */
+int hook_run(const struct hooks *h, const char *action, size_t *n)
+{
+	int freeze = action[0] == 'f', rc = 0;
+	size_t count = freeze ? h->n : *n;
+	for (size_t i = 0; i < count; i++) {
+		const char *p = h->path[freeze ? i : count - 1 - i];
+		if (run_one(h, p, action)) {
+			rc = -1;
+			if (freeze) {
+				*n = i;
+				return rc;
+			}
+		}
+	}
+	if (freeze)
+		*n = count;
+	return rc;
+}

@@ -1,0 +1,124 @@
+/* The multicall entry point: "qfs APPLET ARGS..." or an applet's name as
+ * argv[0] (a symlink). The applet table is generated from config/applets. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+struct applet {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *usage;
+};
+
+#define APPLET(name, fn) int fn##_main(int argc, char **argv); extern const char fn##_usage[];
+#include "applets.h"
+#undef APPLET
+#define APPLET(name, fn) {name, fn##_main, fn##_usage},
+static const struct applet applets[] = {
+#include "applets.h"
+};
+#undef APPLET
+
+static const char qfs_usage[] =
+	"Usage: qfs APPLET [ARGS]...  (or APPLET [ARGS]... through a symlink)\n"
+	"       qfs --list | --version | --help | --install DIR\n"
+	"\n"
+	"Freeze and thaw Linux filesystems safely, so that a snapshot taken underneath\n"
+	"is consistent. 'qfs APPLET --help' describes each applet.\n"
+	"\n"
+	"Exit codes: 0 success, 1 the operation failed, 2 usage error,\n"
+	"3 a freeze was ended by its deadline (freeze -t with -- CMD or --hold).\n";
+
+const char *applet_name = "qfs";
+const char *applet_usage = qfs_usage;
+
+static void list(void)
+{
+	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
+		out_str(&qout, applets[i].name);
+		out_chr(&qout, '\n');
+	}
+}
+
+/* busybox --install -s: a symlink per applet in dir, to this binary. */
+static int install(const char *dir, const char *argv0)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int rc = EXIT_OK;
+	if (n > 0)
+		self[n] = 0;
+	else if (!realpath(argv0, self))
+		die("cannot find this binary's path", argv0, strerror(errno));
+	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
+		size_t d = strlen(dir), a = strlen(applets[i].name);
+		char *link = malloc(d + a + 2);
+		if (!link)
+			die("out of memory", NULL, NULL);
+		memcpy(link, dir, d);
+		link[d] = '/';
+		memcpy(link + d + 1, applets[i].name, a + 1);
+		if (symlink(self, link) && errno != EEXIST) {
+			complain_errno(link, NULL);
+			rc = EXIT_FAIL;
+		}
+		free(link);
+	}
+	return rc;
+}
+
+_Noreturn static void run(const struct applet *a, int argc, char **argv)
+{
+	static char name[64] = "qfs ";
+	/* the util-linux drop-in speaks as util-linux does */
+	if (!strcmp(a->name, "fsfreeze")) {
+		applet_name = "fsfreeze";
+	} else {
+		strncat(name, a->name, sizeof(name) - 5);
+		applet_name = name;
+	}
+	applet_usage = a->usage;
+	quit(a->main(argc, argv));
+}
+
+static const struct applet *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++)
+		if (!strcmp(name, applets[i].name))
+			return &applets[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	const char *a1 = argc > 1 ? argv[1] : NULL;
+	const struct applet *ap = find(base ? base + 1 : argv[0] ? argv[0] : "qfs");
+	if (ap)
+		run(ap, argc, argv);
+	if (!a1 || !strcmp(a1, "--list")) {
+		list();
+	} else if (!strcmp(a1, "--help") || !strcmp(a1, "-h")) {
+		out_str(&qout, qfs_usage);
+	} else if (!strcmp(a1, "--version")) {
+		out_str(&qout, "qfs " QFS_VERSION "\napplets:");
+		for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
+			out_chr(&qout, ' ');
+			out_str(&qout, applets[i].name);
+		}
+		out_chr(&qout, '\n');
+	} else if (!strcmp(a1, "--install")) {
+		if (argc != 3)
+			usage_error("usage", "qfs --install DIR");
+		quit(install(argv[2], argv[0]));
+	} else if ((ap = find(a1))) {
+		run(ap, argc - 1, argv + 1);
+	} else {
+		usage_error("unknown applet", a1);
+	}
+	quit(EXIT_OK);
+}

@@ -1,0 +1,80 @@
+/* Buffered output on raw descriptors: stdio's printf family would cost more
+ * than all of qfs's own code in a static binary. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+struct out qout = {1, 0, 0, 0, 0};
+struct out qerr = {2, 0, 0, 0, 0};
+
+static void write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+void out_flush(struct out *o)
+{
+	if (o->hold)
+		return;
+	write_all(o->fd, o->buf, o->len);
+	o->len = 0;
+}
+
+void out_mem(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		out_flush(o);
+		if (!o->hold && n >= 4096) {
+			write_all(o->fd, s, n);
+			return;
+		}
+	}
+	if (o->len + n > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap < o->len + n)
+			cap *= 2;
+		char *b = realloc(o->buf, cap);
+		if (!b)
+			return; /* held output is best effort; never block a thaw on it */
+		o->buf = b;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void out_str(struct out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+void out_chr(struct out *o, char c)
+{
+	out_mem(o, &c, 1);
+}
+
+void out_num(struct out *o, unsigned long long v)
+{
+	char b[24], *p = b + sizeof(b);
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	out_mem(o, p, (size_t)(b + sizeof(b) - p));
+}
+
+void out_release(struct out *o)
+{
+	o->hold = 0;
+	out_flush(o);
+}

@@ -1,0 +1,154 @@
+/* Declarations shared by the applets and libcommon. */
+#ifndef QFS_H
+#define QFS_H
+
+#include <spawn.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit codes, the same in every applet. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DEADLINE = 3 };
+
+#ifndef QFS_VERSION
+#define QFS_VERSION "0.1.0"
+#endif
+
+/* main.c: the applet being run, for messages and --help. */
+extern const char *applet_name;  /* "qfs freeze", or "fsfreeze" for the drop-in */
+extern const char *applet_usage; /* its usage text */
+
+/* out.c: buffered output without stdio. A held stream keeps everything in
+ * memory until released, so nothing is written to a frozen filesystem. */
+struct out {
+	int fd;
+	int hold;
+	size_t len, cap;
+	char *buf;
+};
+extern struct out qout, qerr;
+void out_mem(struct out *o, const char *s, size_t n);
+void out_str(struct out *o, const char *s);
+void out_chr(struct out *o, char c);
+void out_num(struct out *o, unsigned long long v);
+void out_flush(struct out *o);
+void out_release(struct out *o);
+
+/* err.c: "qfs APPLET: a: b: c" on stderr, NULL parts left out. */
+extern int errors_to_stdout; /* --hold: a remote caller reads stdout only */
+void complain(const char *a, const char *b, const char *c);
+void complain_errno(const char *a, const char *b);
+_Noreturn void die(const char *a, const char *b, const char *c);
+_Noreturn void usage_error(const char *what, const char *arg);
+_Noreturn void quit(int code);
+
+/* opt.c: a small getopt_long. Options and operands may be mixed; "--" ends
+ * options and is remembered (freeze runs the command after it). */
+struct opt {
+	const char *name; /* long name, or NULL */
+	char key;         /* short letter, or a value above 127 for long-only */
+	char arg;         /* 1 when the option takes an argument */
+};
+struct optstate {
+	char **argv;
+	int i, nops, dashdash; /* dashdash: operand index where "--" stood, or -1 */
+	const char *next;      /* rest of a bundle of short options */
+	const char *arg;
+};
+void opt_init(struct optstate *s, char **argv);
+int opt_next(struct optstate *s, const struct opt *opts);
+int parse_uint(const char *s, unsigned long long max, unsigned long long *v);
+unsigned opt_seconds(const char *s);
+
+/* decode.c */
+size_t decode_mntname(char *s);
+void json_str(struct out *o, const char *s);
+
+/* mnt.c: the mount table. */
+enum skip {
+	SKIP_NONE,
+	SKIP_NETWORK,
+	SKIP_NODEV,
+	SKIP_DEV,
+	SKIP_RO,
+	SKIP_SHADOWED,
+	SKIP_BIND,
+	SKIP_UNSELECTED
+};
+struct mnt {
+	char *root, *target, *opts, *fstype, *source, *sopts;
+	unsigned id, parent, maj, min;
+	dev_t dev; /* the filesystem's device: major 0 resolved through the source */
+	size_t up;                 /* parent's index, or SIZE_MAX */
+	unsigned char fixed;       /* a reason known from the table alone */
+	unsigned char skip, sel, frozen;
+	int fd;
+};
+struct mtab {
+	struct mnt *m;
+	size_t n;
+	size_t *order; /* parents before children */
+	char *buf;
+	int info; /* read from mountinfo (ids and parents are real) */
+};
+char *read_file(const char *name, size_t *len);
+int mtab_read(struct mtab *t, const char *file);
+const char *skip_word(int skip);
+int mtab_select(struct mtab *t, char **paths, int n);
+void mtab_classify(struct mtab *t, int selected_only);
+int mtab_dev_frozen(const struct mtab *t, dev_t d);
+void mtab_free(struct mtab *t);
+
+/* fs.c: the freeze/thaw engine. */
+int fs_open(const struct mtab *t, struct mnt *m);
+size_t fs_plan(const struct mtab *t, struct mnt **list);
+int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
+void fs_count(size_t n, const char *what);
+void fs_skipped(const struct mnt *m, const char *why);
+void fs_said(const char *what, const struct mnt *m);
+#ifdef QFS_FAULT_INJECTION
+int fault_hit(const char *var);
+#endif
+int fs_freeze(int fd);
+int fs_thaw(int fd);
+int fs_unfreeze(int fd);
+
+/* state.c: what freeze recorded, for status, thaw and the watchdog. */
+struct state {
+	char *buf;
+	unsigned long long pid, time, watchdog, deadline, thawed_at;
+	char **targets;
+	size_t n;
+};
+const char *state_dir(void);
+int state_read(struct state *s);
+int state_write(const struct state *s);
+int state_remove(void);
+void state_free(struct state *s);
+
+/* sig.c: signals read from a signalfd, never handled asynchronously. */
+int sig_setup(void);
+void sig_spawnattr(posix_spawnattr_t *a, short flags);
+int sig_wait(int fd, int ms);
+void sig_remember(int sig);
+int sig_stop_pending(void);
+
+/* hook.c */
+struct hooks {
+	char **path;
+	size_t n;
+	const char *mounts; /* "QFS_MOUNTPOINTS=..." */
+	unsigned timeout;
+	int verbose;
+};
+int hook_load(struct hooks *h, const char *spec);
+int hook_run(const struct hooks *h, const char *action, size_t *n);
+int child_wait(pid_t pid, long ms);
+long now_ms(void);
+
+/* watchdog.c: a process of its own that thaws when the freezer cannot. */
+pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, int use_state, int *ctl);
+void watchdog_tell(int *ctl, char what);
+int state_dev(dev_t *dev);
+
+#endif

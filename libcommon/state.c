@@ -1,0 +1,178 @@
+/* The state file: what a freeze froze, when, by which process, and its
+ * watchdog. Written atomically; never on a filesystem being frozen (the
+ * caller checks state_dev() first). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+const char *state_dir(void)
+{
+	const char *d = getenv("QFS_STATE_DIR");
+	if (!d || !*d)
+		return "/run/qfs";
+	if (*d != '/')
+		die("QFS_STATE_DIR", d, "not an absolute path");
+	return d;
+}
+
+static char *state_path(const char *leaf)
+{
+	const char *d = state_dir();
+	size_t n = strlen(d);
+	char *p = malloc(n + strlen(leaf) + 2);
+	if (!p)
+		die("out of memory", NULL, NULL);
+	memcpy(p, d, n);
+	p[n] = '/';
+	strcpy(p + n + 1, leaf);
+	return p;
+}
+
+/* The device the state file would be written to. */
+int state_dev(dev_t *dev)
+{
+	struct stat st;
+	const char *d = state_dir();
+	if (stat(d, &st) && errno == ENOENT) {
+		char *parent = strdup(d), *slash = parent ? strrchr(parent, '/') : NULL;
+		if (slash)
+			slash[slash == parent] = 0;
+		int r = parent ? stat(parent, &st) : -1;
+		free(parent);
+		if (r)
+			return -1;
+	}
+	*dev = st.st_dev;
+	return 0;
+}
+
+static void kv(struct out *o, const char *k, unsigned long long v)
+{
+	if (!v)
+		return;
+	out_str(o, k);
+	out_chr(o, ' ');
+	out_num(o, v);
+	out_chr(o, '\n');
+}
+
+/* A mount point escaped as the kernel does, so one line holds any name. */
+static void escaped(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
+			char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
+			out_mem(o, e, 4);
+		} else {
+			out_chr(o, (char)c);
+		}
+	}
+}
+
+int state_write(const struct state *s)
+{
+	char *tmp = state_path("state.tmp"), *path = state_path("state");
+	int fd, ok;
+	struct out o = {-1, 0, 0, 0, 0};
+	mkdir(state_dir(), 0755);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		complain_errno(tmp, NULL);
+		free(tmp);
+		free(path);
+		return -1;
+	}
+	o.hold = 1;
+	kv(&o, "pid", s->pid);
+	kv(&o, "time", s->time);
+	kv(&o, "watchdog", s->watchdog);
+	kv(&o, "deadline", s->deadline);
+	kv(&o, "thawed", s->thawed_at);
+	for (size_t i = 0; i < s->n; i++) {
+		out_str(&o, "frozen ");
+		escaped(&o, s->targets[i]);
+		out_chr(&o, '\n');
+	}
+	ok = o.buf && write(fd, o.buf, o.len) == (ssize_t)o.len;
+	ok = !close(fd) && ok && !rename(tmp, path);
+	if (!ok) {
+		complain_errno(tmp, NULL);
+		unlink(tmp);
+	}
+	free(o.buf);
+	free(tmp);
+	free(path);
+	return ok ? 0 : -1;
+}
+
+/* Returns 1 when there is a state file, 0 when there is none, -1 on error. */
+int state_read(struct state *s)
+{
+	char *path = state_path("state"), *p;
+	size_t len;
+	memset(s, 0, sizeof(*s));
+	s->buf = read_file(path, &len);
+	if (!s->buf) {
+		int missing = errno == ENOENT;
+		if (!missing)
+			complain_errno(path, NULL);
+		free(path);
+		return missing ? 0 : -1;
+	}
+	free(path);
+	s->targets = calloc(len / 8 + 1, sizeof(*s->targets));
+	if (!s->targets)
+		return -1;
+	for (p = s->buf; p && *p;) {
+		char *line = p, *sp = strchr(line, ' '), *nl = strchr(line, '\n');
+		p = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		if (!sp)
+			continue;
+		*sp++ = 0;
+		unsigned long long v = 0;
+		if (!strcmp(line, "frozen")) {
+			decode_mntname(sp);
+			s->targets[s->n++] = sp;
+			continue;
+		}
+		parse_uint(sp, ~0ull, &v);
+		if (!strcmp(line, "pid"))
+			s->pid = v;
+		else if (!strcmp(line, "time"))
+			s->time = v;
+		else if (!strcmp(line, "watchdog"))
+			s->watchdog = v;
+		else if (!strcmp(line, "deadline"))
+			s->deadline = v;
+		else if (!strcmp(line, "thawed"))
+			s->thawed_at = v;
+	}
+	return 1;
+}
+
+int state_remove(void)
+{
+	char *path = state_path("state");
+	int r = unlink(path);
+	if (r && errno == ENOENT)
+		r = 0;
+	if (r)
+		complain_errno(path, NULL);
+	free(path);
+	return r;
+}
+
+void state_free(struct state *s)
+{
+	free(s->buf);
+	free(s->targets);
+}
