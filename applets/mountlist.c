@@ -86,34 +86,6 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 	return p;
 }
 
-static int mangled(unsigned char c)
-{
-	return c <= ' ' || c == '\\' || c == 0x7f;
-}
-
-static size_t width(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += mangled((unsigned char)*s) ? 4 : 1;
-	return n;
-}
-
-/* Escaped as in /proc/self/mounts, so a line splits on blanks and
- * decode-mntname gives the name back. */
-static void put_escaped(const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (!mangled(c)) {
-			out_chr(&qout, (char)c);
-			continue;
-		}
-		char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
-		out_mem(&qout, e, 4);
-	}
-}
-
 static void pad(size_t n)
 {
 	while (n--)
@@ -128,7 +100,7 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 		w[c] = heading ? strlen(col_names[cols[c]]) : 0;
 	for (size_t i = 0; i < t->n; i++)
 		for (int c = 0; c < ncols && !(eligible && t->m[i].skip); c++) {
-			size_t n = width(cell(&t->m[i], cols[c], buf));
+			size_t n = escaped_len(cell(&t->m[i], cols[c], buf));
 			w[c] = n > w[c] ? n : w[c];
 		}
 	for (int c = 0; heading && c < ncols; c++) {
@@ -140,8 +112,8 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 			continue;
 		for (int c = 0; c < ncols; c++) {
 			const char *s = cell(&t->m[i], cols[c], buf);
-			put_escaped(s);
-			c + 1 < ncols ? pad(w[c] - width(s) + 1) : out_chr(&qout, '\n');
+			out_escaped(&qout, s);
+			c + 1 < ncols ? pad(w[c] - escaped_len(s) + 1) : out_chr(&qout, '\n');
 		}
 	}
 }

@@ -27,6 +27,34 @@ size_t decode_mntname(char *s)
 	return (size_t)(w - s);
 }
 
+static int mangled(unsigned char c)
+{
+	return c <= ' ' || c == '\\' || c == 0x7f;
+}
+
+/* The inverse, as the kernel writes /proc/self/mounts (\040 for a space), so
+ * that a line of names splits on blanks and decodes back. */
+void out_escaped(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!mangled(c)) {
+			out_chr(o, (char)c);
+			continue;
+		}
+		char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
+		out_mem(o, e, 4);
+	}
+}
+
+size_t escaped_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += mangled((unsigned char)*s) ? 4 : 1;
+	return n;
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static int utf8_len(const unsigned char *s)
 {

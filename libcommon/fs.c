@@ -118,7 +118,7 @@ size_t fs_plan(const struct mtab *t, struct mnt **list)
 static void say(const char *what, const char *target, const char *why)
 {
 	out_str(&qout, what);
-	out_str(&qout, target);
+	out_escaped(&qout, target);
 	if (why) {
 		out_str(&qout, ": ");
 		out_str(&qout, why);

@@ -50,10 +50,18 @@ static int install(const char *dir, const char *argv0)
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int rc = EXIT_OK;
+	char *slash, *where;
 	if (n > 0)
 		self[n] = 0;
 	else if (!realpath(argv0, self))
 		die("cannot find this binary's path", argv0, strerror(errno));
+	/* a binary installed in dir itself is linked by name, so the tree can be
+	 * moved (an initramfs built on another machine) */
+	slash = strrchr(self, '/');
+	where = realpath(dir, NULL);
+	if (where && slash && (size_t)(slash - self) == strlen(where) && !strncmp(self, where, (size_t)(slash - self)))
+		memmove(self, slash + 1, strlen(slash));
+	free(where);
 	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
 		size_t d = strlen(dir), a = strlen(applets[i].name);
 		char *link = malloc(d + a + 2);

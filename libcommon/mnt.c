@@ -296,9 +296,11 @@ int mtab_read(struct mtab *t, const char *file)
 		return -1;
 	for (size_t k = 0; k < t->n; k++) {
 		struct mnt *m = &t->m[t->order[k]];
+		const struct mnt *up = m->up == SIZE_MAX ? NULL : &t->m[m->up];
 		m->dev = fs_dev(m);
-		if (m->up != SIZE_MAX && t->m[m->up].fixed == SKIP_SHADOWED)
-			m->fixed = SKIP_SHADOWED;
+		/* what is mounted under a covered mount is out of reach too, except
+		 * the mount that covers it */
+		m->hidden = up && (up->hidden || (up->fixed == SKIP_SHADOWED && strcmp(m->target, up->target)));
 	}
 	return 0;
 }
@@ -328,7 +330,7 @@ static int static_reason(const struct mnt *m)
 		return SKIP_DEV;
 	if (has_opt(m->sopts, "ro"))
 		return SKIP_RO;
-	return m->fixed;
+	return m->hidden ? SKIP_SHADOWED : m->fixed;
 }
 
 /* Decide what is frozen: each filesystem once, at its first (outermost)
@@ -370,7 +372,7 @@ int mtab_select(struct mtab *t, char **paths, int n)
 			return -1;
 		}
 		while (j-- > 0)
-			if (t->m[j].fixed != SKIP_SHADOWED && !strcmp(t->m[j].target, real))
+			if (t->m[j].fixed != SKIP_SHADOWED && !t->m[j].hidden && !strcmp(t->m[j].target, real))
 				break;
 		free(real);
 		if (j == SIZE_MAX) {

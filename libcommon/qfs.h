@@ -63,6 +63,8 @@ unsigned opt_seconds(const char *s);
 /* decode.c */
 size_t decode_mntname(char *s);
 void json_str(struct out *o, const char *s);
+void out_escaped(struct out *o, const char *s);
+size_t escaped_len(const char *s);
 
 /* mnt.c: the mount table. */
 enum skip {
@@ -81,6 +83,7 @@ struct mnt {
 	dev_t dev; /* the filesystem's device: major 0 resolved through the source */
 	size_t up;                 /* parent's index, or SIZE_MAX */
 	unsigned char fixed;       /* a reason known from the table alone */
+	unsigned char hidden;      /* under a mount that another covers */
 	unsigned char skip, sel, frozen;
 	int fd;
 };

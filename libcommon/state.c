@@ -62,20 +62,6 @@ static void kv(struct out *o, const char *k, unsigned long long v)
 	out_chr(o, '\n');
 }
 
-/* A mount point escaped as the kernel does, so one line holds any name. */
-static void escaped(struct out *o, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
-			char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
-			out_mem(o, e, 4);
-		} else {
-			out_chr(o, (char)c);
-		}
-	}
-}
-
 int state_write(const struct state *s)
 {
 	char *tmp = state_path("state.tmp"), *path = state_path("state");
@@ -97,7 +83,7 @@ int state_write(const struct state *s)
 	kv(&o, "thawed", s->thawed_at);
 	for (size_t i = 0; i < s->n; i++) {
 		out_str(&o, "frozen ");
-		escaped(&o, s->targets[i]);
+		out_escaped(&o, s->targets[i]);
 		out_chr(&o, '\n');
 	}
 	ok = o.buf && write(fd, o.buf, o.len) == (ssize_t)o.len;
