@@ -1,6 +1,7 @@
 /* freeze: freeze filesystems, children before parents, and never leave them
  * frozen by accident. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,9 @@ struct job {
 static void hold_output(const struct job *j)
 {
 	struct out *o[2] = {&qout, &qerr};
-	for (int i = 0; i < 2; i++) {
-		struct stat st;
-		if (!fstat(o[i]->fd, &st) && mtab_dev_frozen(&j->t, st.st_dev))
+	for (int i = 0; i < 2; i++)
+		if (mtab_frozen_at(&j->t, o[i]->fd, ""))
 			o[i]->hold = 1;
-	}
 }
 
 /* No thaw follows in this process: what was held can never be written. */
@@ -95,8 +94,8 @@ static char *mounts_env(const struct job *j)
 static int write_state(struct job *j, pid_t watchdog)
 {
 	struct state s = {0};
-	dev_t d;
-	if (!state_dev(&d) && mtab_dev_frozen(&j->t, d)) {
+	char dir[4096];
+	if (mtab_frozen_at(&j->t, AT_FDCWD, state_existing_dir(dir, sizeof(dir)))) {
 		complain(state_dir(), "on a filesystem being frozen: no state file written", NULL);
 		j->use_state = 0;
 		return 0;
@@ -129,6 +128,8 @@ static int undo(struct job *j, int verbose, size_t *count)
 	out_release(&qerr);
 	if (hook_run(&j->hooks, "thaw", &j->hooks_ran))
 		rc = -1;
+	if (verbose)
+		fs_count(n, "thawed");
 	if (count)
 		*count = n;
 	return rc;

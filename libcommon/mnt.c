@@ -384,17 +384,31 @@ int mtab_select(struct mtab *t, char **paths, int n)
 	return 0;
 }
 
-/* Is d (a file's st_dev) on a filesystem that is about to be frozen? */
-int mtab_dev_frozen(const struct mtab *t, dev_t d)
+static int dev_frozen(const struct mtab *t, dev_t d)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		const struct mnt *m = &t->m[i];
-		if (makedev(m->maj, m->min) != d && m->dev != d)
-			continue;
-		for (size_t j = 0; j < t->n; j++)
-			if (!t->m[j].skip && t->m[j].dev == m->dev)
-				return 1;
+	for (size_t j = 0; j < t->n; j++)
+		if (!t->m[j].skip && t->m[j].dev == d)
+			return 1;
+	return 0;
+}
+
+/* Is path (relative to dirfd; "" for dirfd itself) on a filesystem about to
+ * be frozen? Found through its mount, which also works for btrfs, whose
+ * files carry a subvolume's device number rather than the table's. */
+int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path)
+{
+	unsigned long long id;
+	struct stat st;
+	if (!mount_id_at(dirfd, path, &id)) {
+		for (size_t i = 0; i < t->n; i++)
+			if (t->m[i].id == id)
+				return dev_frozen(t, t->m[i].dev);
 	}
+	if (fstatat(dirfd, path, &st, *path ? 0 : AT_EMPTY_PATH))
+		return 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (makedev(t->m[i].maj, t->m[i].min) == st.st_dev && dev_frozen(t, t->m[i].dev))
+			return 1;
 	return 0;
 }
 

@@ -99,11 +99,12 @@ int mtab_read(struct mtab *t, const char *file);
 const char *skip_word(int skip);
 int mtab_select(struct mtab *t, char **paths, int n);
 void mtab_classify(struct mtab *t, int selected_only);
-int mtab_dev_frozen(const struct mtab *t, dev_t d);
+int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path);
 void mtab_free(struct mtab *t);
 
 /* fs.c: the freeze/thaw engine. */
 int fs_open(const struct mtab *t, struct mnt *m);
+int mount_id_at(int dirfd, const char *path, unsigned long long *id);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
 void fs_count(size_t n, const char *what);
@@ -124,6 +125,7 @@ struct state {
 	size_t n;
 };
 const char *state_dir(void);
+const char *state_existing_dir(char *buf, size_t size);
 int state_read(struct state *s);
 int state_write(const struct state *s);
 int state_remove(void);
@@ -152,6 +154,6 @@ long now_ms(void);
 /* watchdog.c: a process of its own that thaws when the freezer cannot. */
 pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, int use_state, int *ctl);
 void watchdog_tell(int *ctl, char what);
-int state_dev(dev_t *dev);
+
 
 #endif

@@ -34,22 +34,18 @@ static char *state_path(const char *leaf)
 	return p;
 }
 
-/* The device the state file would be written to. */
-int state_dev(dev_t *dev)
+/* The state directory, or its parent when it does not exist yet: where
+ * writing the state file would land. */
+const char *state_existing_dir(char *buf, size_t size)
 {
-	struct stat st;
 	const char *d = state_dir();
-	if (stat(d, &st) && errno == ENOENT) {
-		char *parent = strdup(d), *slash = parent ? strrchr(parent, '/') : NULL;
-		if (slash)
-			slash[slash == parent] = 0;
-		int r = parent ? stat(parent, &st) : -1;
-		free(parent);
-		if (r)
-			return -1;
-	}
-	*dev = st.st_dev;
-	return 0;
+	char *slash;
+	if (!access(d, F_OK) || strlen(d) >= size)
+		return d;
+	strcpy(buf, d);
+	slash = strrchr(buf, '/');
+	slash[slash == buf] = 0;
+	return buf;
 }
 
 static void kv(struct out *o, const char *k, unsigned long long v)
