@@ -343,6 +343,7 @@ int freeze_main(int argc, char **argv)
 	size_t thawed = 0;
 	int rc = EXIT_OK;
 	if (cmd) {
+		out_flush(&qout);
 		rc = run_cmd(&j, cmd, end);
 	} else {
 		out_str(&qout, "frozen ");

@@ -33,6 +33,8 @@ void out_flush(struct out *o)
 
 void out_mem(struct out *o, const char *s, size_t n)
 {
+	if (!n)
+		return;
 	if (o->len + n > o->cap) {
 		out_flush(o);
 		if (!o->hold && n >= 4096) {
