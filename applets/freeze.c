@@ -204,7 +204,7 @@ static int run_cmd(struct job *j, char **cmd, long end)
 	err = posix_spawnp(&pid, cmd[0], NULL, &attr, cmd, environ);
 	posix_spawnattr_destroy(&attr);
 	if (err) {
-		complain(cmd[0], strerror(err), NULL);
+		complain(cmd[0], errstr(err), NULL);
 		return err == ENOENT ? 127 : 126;
 	}
 	for (;;) {
@@ -319,7 +319,7 @@ int freeze_main(int argc, char **argv)
 	j.hooks.timeout = hook_timeout;
 	j.hooks.verbose = j.verbose;
 	if (sig_setup())
-		die("signalfd", strerror(errno), NULL);
+		die("signalfd", errstr(errno), NULL);
 	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
 		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(&j);

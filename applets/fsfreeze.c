@@ -95,15 +95,15 @@ int fsfreeze_main(int argc, char **argv)
 		fail(1, "unexpected number of arguments", NULL, NULL, NULL);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		fail(0, "cannot open ", path, ": ", strerror(errno));
+		fail(0, "cannot open ", path, ": ", errstr(errno));
 	if (fstat(fd, &st))
-		fail(0, "stat of ", path, " failed: ", strerror(errno));
+		fail(0, "stat of ", path, " failed: ", errstr(errno));
 	if (!S_ISDIR(st.st_mode))
 		fail(0, path, ": is not a directory", NULL, NULL);
 	if (action == 'f' && fs_freeze(fd))
-		fail(0, path, ": freeze failed: ", strerror(errno), NULL);
+		fail(0, path, ": freeze failed: ", errstr(errno), NULL);
 	if (action == 'u' && fs_unfreeze(fd))
-		fail(0, path, ": unfreeze failed: ", strerror(errno), NULL);
+		fail(0, path, ": unfreeze failed: ", errstr(errno), NULL);
 	close(fd);
 	return EXIT_OK;
 }

@@ -24,7 +24,7 @@ static int trusted(const char *path, struct stat *st)
 		return 0;
 	}
 	if (stat(path, st)) {
-		complain("hook", path, strerror(errno));
+		complain("hook", path, errstr(errno));
 		return 0;
 	}
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
@@ -86,7 +86,7 @@ int hook_load(struct hooks *h, const char *spec)
 		return 0;
 	}
 	if (!(d = opendir(spec)))
-		return complain("hook", spec, strerror(errno)), -1;
+		return complain("hook", spec, errstr(errno)), -1;
 	while ((e = readdir(d))) {
 		char *p;
 		struct stat fst;
@@ -174,7 +174,7 @@ static int run_one(const struct hooks *h, const char *path, const char *action)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (err) {
-		complain("hook", path, strerror(err));
+		complain("hook", path, errstr(err));
 		return -1;
 	}
 	status = child_wait(pid, h->timeout * 1000L);

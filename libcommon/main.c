@@ -54,7 +54,7 @@ static int install(const char *dir, const char *argv0)
 	if (n > 0)
 		self[n] = 0;
 	else if (!realpath(argv0, self))
-		die("cannot find this binary's path", argv0, strerror(errno));
+		die("cannot find this binary's path", argv0, errstr(errno));
 	/* a binary installed in dir itself is linked by name, so the tree can be
 	 * moved (an initramfs built on another machine) */
 	slash = strrchr(self, '/');

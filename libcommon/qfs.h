@@ -38,6 +38,7 @@ void out_release(struct out *o);
 extern int errors_to_stdout; /* --hold: a remote caller reads stdout only */
 void complain(const char *a, const char *b, const char *c);
 void complain_errno(const char *a, const char *b);
+const char *errstr(int num);
 _Noreturn void die(const char *a, const char *b, const char *c);
 _Noreturn void usage_error(const char *what, const char *arg);
 _Noreturn void quit(int code);
