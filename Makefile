@@ -42,7 +42,7 @@ test: qfs build/qfs-fault
 	QFS=$(CURDIR)/qfs QFS_FAULT=$(CURDIR)/build/qfs-fault scripts/runtest.sh tests/sh/*.test
 
 sanitize-test: build/qfs-san build/qfs-fault
-	QFS=$(CURDIR)/build/qfs-san QFS_FAULT=$(CURDIR)/build/qfs-fault QFS_SANITIZED=1 \
+	QFS=$(CURDIR)/build/qfs-san QFS_FAULT=$(CURDIR)/build/qfs-fault QFS_STATIC=$(CURDIR)/build/qfs-fault QFS_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
 	scripts/runtest.sh tests/sh/*.test
 

@@ -157,8 +157,9 @@ static int tree_order(struct mtab *t)
 	size_t *next = malloc(n * sizeof(*next) + 1);
 	size_t *stack = malloc(2 * n * sizeof(*stack) + 1);
 	unsigned char *seen = calloc(n + 1, 1);
-	if (!slot || !first || !next || !stack || !seen)
-		return -1;
+	int rc = !slot || !first || !next || !stack || !seen ? -1 : 0;
+	if (rc)
+		goto out;
 	mask--;
 	for (size_t i = 0; i < n; i++) {
 		size_t h = hash(t->m[i].id, mask);
@@ -203,12 +204,13 @@ static int tree_order(struct mtab *t)
 			}
 		}
 	}
+out:
 	free(slot);
 	free(first);
 	free(next);
 	free(stack);
 	free(seen);
-	return 0;
+	return rc;
 }
 
 static int parse_all(struct mtab *t, const char *file)
@@ -268,22 +270,13 @@ static dev_t fs_dev(const struct mnt *m)
 	return makedev(m->maj, m->min);
 }
 
-/* file: a table to read (-F), or NULL for this process's own. */
-int mtab_read(struct mtab *t, const char *file)
+/* Parses buf, len bytes and a terminating NUL, which becomes t's (freed by
+ * mtab_free, even on failure). name is the file, for messages. */
+int mtab_parse(struct mtab *t, char *buf, size_t len, const char *name)
 {
-	size_t len;
-	const char *name = file ? file : "/proc/self/mountinfo";
 	memset(t, 0, sizeof(*t));
-	t->buf = read_file(name, &len);
-	if (!t->buf && !file) {
-		name = "/proc/self/mounts";
-		t->buf = read_file(name, &len);
-	}
-	if (!t->buf) {
-		complain_errno(file ? file : "cannot read /proc/self/mountinfo or /proc/self/mounts", NULL);
-		return -1;
-	}
-	if (memchr(t->buf, 0, len)) {
+	t->buf = buf;
+	if (memchr(buf, 0, len)) {
 		complain(name, "NUL byte in mount table", NULL);
 		return -1;
 	}
@@ -303,6 +296,25 @@ int mtab_read(struct mtab *t, const char *file)
 		m->hidden = up && (up->hidden || (up->fixed == SKIP_SHADOWED && strcmp(m->target, up->target)));
 	}
 	return 0;
+}
+
+/* file: a table to read (-F), or NULL for this process's own. */
+int mtab_read(struct mtab *t, const char *file)
+{
+	size_t len;
+	const char *name = file ? file : "/proc/self/mountinfo";
+	char *buf;
+	memset(t, 0, sizeof(*t)); /* mtab_free works whatever fails */
+	buf = read_file(name, &len);
+	if (!buf && !file) {
+		name = "/proc/self/mounts";
+		buf = read_file(name, &len);
+	}
+	if (!buf) {
+		complain_errno(file ? file : "cannot read /proc/self/mountinfo or /proc/self/mounts", NULL);
+		return -1;
+	}
+	return mtab_parse(t, buf, len, name);
 }
 
 static int is_network(const char *type)

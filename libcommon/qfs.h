@@ -97,6 +97,7 @@ struct mtab {
 };
 char *read_file(const char *name, size_t *len);
 int mtab_read(struct mtab *t, const char *file);
+int mtab_parse(struct mtab *t, char *buf, size_t len, const char *name);
 const char *skip_word(int skip);
 int mtab_select(struct mtab *t, char **paths, int n);
 void mtab_classify(struct mtab *t, int selected_only);

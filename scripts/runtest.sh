@@ -11,7 +11,9 @@
 # anything failed.
 
 : "${QFS:?set QFS to the qfs binary under test}"
-export QFS
+# A static build for tests that chroot (the sanitizer build is dynamic).
+: "${QFS_STATIC:=$QFS}"
+export QFS QFS_STATIC
 here=$(cd "$(dirname "$0")" && pwd)
 export QFS_SCRIPTS=$here
 export FIXTURES="$here/../tests/fixtures"
