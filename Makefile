@@ -52,16 +52,56 @@ demo: qfs
 bench: qfs
 	scripts/bench ./qfs
 
-install: qfs
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 755 qfs $(DESTDIR)$(PREFIX)/sbin/qfs
-	for a in $(APPLETS); do ln -sf qfs $(DESTDIR)$(PREFIX)/sbin/$$a; done
+# install: qfs, its man page, and links only under names no other software is
+# known to ship: fsthaw, mountlist, decode-mntname (those built). freeze, thaw
+# and status are too generic for a system directory (Fedora's freeze
+# compressor, upstart's status): they stay "qfs freeze" and so on. fsfreeze
+# stands for util-linux's, so only with FSFREEZE=1. A file that is not already
+# a link to qfs is never replaced, and uninstall removes only links to qfs.
+sbindir    = $(PREFIX)/sbin
+man8dir    = $(PREFIX)/share/man/man8
+SAFE_LINKS = fsthaw mountlist decode-mntname
+LINKS      = $(filter $(SAFE_LINKS) $(if $(filter 1,$(FSFREEZE)),fsfreeze),$(APPLETS))
+
+install: qfs doc/qfs.8
+	@for a in $(LINKS); do l=$(DESTDIR)$(sbindir)/$$a; \
+		if { [ -e $$l ] || [ -L $$l ]; } && [ "$$(readlink $$l)" != qfs ]; then \
+			echo "make install: $$l exists and is not a link to qfs: not replaced" >&2; exit 1; \
+		fi; done
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(man8dir)
+	install -m 755 qfs $(DESTDIR)$(sbindir)/qfs
+	install -m 644 doc/qfs.8 $(DESTDIR)$(man8dir)/qfs.8
+	for a in $(LINKS); do ln -sfn qfs $(DESTDIR)$(sbindir)/$$a || exit 1; done
 
 uninstall:
-	for a in qfs $(APPLETS); do rm -f $(DESTDIR)$(PREFIX)/sbin/$$a; done
+	rm -f $(DESTDIR)$(sbindir)/qfs $(DESTDIR)$(man8dir)/qfs.8
+	for a in $(SAFE_LINKS) fsfreeze; do l=$(DESTDIR)$(sbindir)/$$a; \
+		[ "$$(readlink $$l)" != qfs ] || rm -f $$l; done
 
 clean:
 	rm -rf qfs build
 
 FORCE:
 .PHONY: FORCE all test sanitize-test demo bench install uninstall clean
+
+# Fuzzing with libFuzzer (clang): each target replays its regression inputs,
+# then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
+# `make -j2 fuzz` runs two at a time.
+FUZZ_SECONDS = 30
+FUZZ_TARGETS = mountinfo-line mountinfo-file mounts-file decode json
+FUZZ_FLAGS   = -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB     = libcommon/mnt.c libcommon/decode.c libcommon/out.c libcommon/err.c \
+               libcommon/opt.c libcommon/fs.c tests/fuzz/support.c
+
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HDR)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) -Ilibcommon -o $@ $< $(FUZZ_LIB)
+
+fuzz: $(FUZZ_TARGETS:%=fuzz-%)
+
+fuzz-%: build/fuzz/%
+	@scripts/fuzz-run $< $(FUZZ_SECONDS)
+
+.PRECIOUS: build/fuzz/%
+.PHONY: fuzz

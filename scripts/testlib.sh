@@ -67,7 +67,12 @@ writable() {
 	done
 }
 
-# no_watchdog: no qfs watchdog of this test's is left running.
+# no_watchdog: no qfs process of this test file (found by its
+# QFS_STATE_DIR, which each file sets under its own $TESTDIR) is left running.
 no_watchdog() {
-	! pgrep -f "^$QFS" >/dev/null 2>&1
+	local pid
+	for pid in $(pgrep -f "^$QFS"); do
+		tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "QFS_STATE_DIR=$TESTDIR/state" && return 1
+	done
+	return 0
 }
