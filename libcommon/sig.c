@@ -21,9 +21,13 @@ int sig_setup(void)
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
 		sigaddset(&set, caught[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* an ignored signal is never queued: a shell starts background jobs
+	 * with SIGINT ignored, and kill -INT must still thaw */
+	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
+		signal(caught[i], SIG_DFL);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
 		signal(ignored[i], SIG_IGN);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (sfd >= 0)
 		close(sfd);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
