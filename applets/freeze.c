@@ -7,14 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "qfs.h"
 
 const char freeze_usage[] =
-	"Usage: qfs freeze [-vn] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
+	"Usage: qfs freeze [-v] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
 	"                  [--hook-timeout SECONDS] [--hold | -- CMD [ARG]...]\n"
+	"       qfs freeze -n [-F FILE] [-m MOUNTPOINT]...\n"
 	"\n"
 	"Freeze every eligible filesystem of the mount table (see mountlist), or the\n"
 	"ones named with -m, children before parents.\n"
@@ -27,11 +27,12 @@ const char freeze_usage[] =
 	"  -H, --hook HOOK          run HOOK freeze before freezing and HOOK thaw after\n"
 	"                           thawing; a directory runs its executables in name\n"
 	"                           order (reverse order for thaw); also $QFS_HOOK\n"
-	"      --hook-timeout SECS  kill a hook still running after SECS (default 60)\n"
+	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
 	"      --hold               print 'frozen N', wait for end of input, a 'thaw'\n"
-	"                           line, SIGINT/TERM/HUP/USR1 or the -t deadline,\n"
+	"                           line, SIGINT/TERM/HUP/QUIT/USR1 or the -t deadline,\n"
 	"                           then thaw and print 'thawed N'\n"
-	"  -- CMD [ARG]...          run CMD while frozen, then thaw whatever happens\n"
+	"  -- CMD [ARG]...          run CMD while frozen, then thaw whatever happens;\n"
+	"                           SIGINT/TERM/HUP/QUIT/USR1 are passed on to CMD\n"
 	"\n"
 	"With -- CMD or --hold a watchdog thaws as soon as qfs dies.\n"
 	"Exit codes: 0 success; 1 freezing or thawing failed (nothing is left frozen\n"
@@ -101,7 +102,7 @@ static int write_state(struct job *j, pid_t watchdog)
 		return 0;
 	}
 	s.pid = (unsigned long long)getpid();
-	s.time = (unsigned long long)time(NULL);
+	s.time = now_s();
 	s.watchdog = watchdog > 0 ? (unsigned long long)watchdog : 0;
 	s.deadline = j->timeout ? s.time + j->timeout : 0;
 	s.targets = malloc((j->n + 1) * sizeof(*s.targets));
@@ -148,9 +149,7 @@ static size_t freeze_all(struct job *j)
 	size_t count = 0;
 	for (size_t k = j->t.n; k-- > 0;) {
 		struct mnt *m = &j->t.m[j->t.order[k]];
-		int sig = sig_stop_pending();
-		if (sig)
-			abort_freeze(j, 128 + sig);
+		int sig;
 		if (m->skip == SKIP_UNSELECTED)
 			continue;
 		if (m->skip) {
@@ -158,6 +157,8 @@ static size_t freeze_all(struct job *j)
 				fs_skipped(m, skip_word(m->skip));
 			continue;
 		}
+		if ((sig = sig_stop_pending()))
+			abort_freeze(j, 128 + sig);
 		if (fs_freeze(m->fd) == 0) {
 			m->frozen = 1;
 			count++;
@@ -212,7 +213,7 @@ static int run_cmd(struct job *j, char **cmd, long end)
 		if (s == -1 && end) {
 			expire(j, &end);
 			j->thaw_rc = undo(j, j->verbose, NULL);
-		} else if (s > 0 && s != SIGCHLD) {
+		} else if (s > 0 && s != SIGCHLD && s != SIGUSR2) {
 			kill(pid, s);
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid)
@@ -232,7 +233,7 @@ static void hold(struct job *j, long end)
 			expire(j, &end);
 			return;
 		}
-		if (s > 0 && s != SIGCHLD)
+		if (s > 0 && s != SIGCHLD && s != SIGUSR2)
 			return;
 		if (s != 0)
 			continue;

@@ -18,7 +18,7 @@ const char thaw_usage[] =
 	"  -m, --mountpoint DIR     thaw the filesystem mounted on DIR (repeatable)\n"
 	"  -v, --verbose            one line per filesystem thawed, then a count\n"
 	"  -H, --hook HOOK          run HOOK thaw after thawing (also $QFS_HOOK)\n"
-	"      --hook-timeout SECS  kill a hook still running after SECS (default 60)\n"
+	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
 	"\n"
 	"Exit codes: 0 success; 1 a filesystem or the hook failed (the others are\n"
 	"thawed all the same); 2 usage error.\n";

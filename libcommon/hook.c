@@ -45,12 +45,19 @@ static int trusted(const char *path, struct stat *st)
 static int ignored_name(const char *n)
 {
 	size_t len = strlen(n);
-	return n[0] == '.' || n[len - 1] == '~' || strstr(n, ".dpkg-") || strstr(n, ".rpm");
+	return n[0] == '.' || n[len - 1] == '~' || contains(n, ".dpkg-") || contains(n, ".rpm");
 }
 
-static int by_name(const void *a, const void *b)
+/* C-locale name order; a hook directory holds a handful of files. */
+static void sort_names(char **v, size_t n)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	for (size_t i = 1; i < n; i++) {
+		char *x = v[i];
+		size_t j = i;
+		for (; j > 0 && strcmp(v[j - 1], x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 static char *join(const char *dir, const char *name)
@@ -108,15 +115,26 @@ int hook_load(struct hooks *h, const char *spec)
 		h->path[h->n++] = p;
 	}
 	closedir(d);
-	qsort(h->path, h->n, sizeof(*h->path), by_name);
+	sort_names(h->path, h->n);
 	return 0;
+}
+
+static struct timespec clock_now(clockid_t c)
+{
+	struct timespec ts = {0, 0};
+	clock_gettime(c, &ts);
+	return ts;
 }
 
 long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	struct timespec ts = clock_now(CLOCK_MONOTONIC);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+unsigned long long now_s(void)
+{
+	return (unsigned long long)clock_now(CLOCK_REALTIME).tv_sec;
 }
 
 /* Waits for pid itself (not its descendants, which may hold an application
@@ -135,7 +153,7 @@ int child_wait(pid_t pid, long ms)
 		if (ms >= 0 && left <= 0)
 			return -1;
 		int s = sig_wait(-1, (int)(left < 0 ? -1 : left));
-		if (s > 0 && s != SIGCHLD)
+		if (s > 0)
 			sig_remember(s);
 	}
 }
@@ -154,24 +172,34 @@ static int report(const char *path, int status)
 	return -1;
 }
 
+/* stdin, stdout and (unless keep_stderr) stderr on /dev/null. Made once and
+ * reused by every hook of this run. */
+static const posix_spawn_file_actions_t *null_stdio(int keep_stderr)
+{
+	static posix_spawn_file_actions_t fa;
+	static int ready;
+	if (!ready) {
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+		posix_spawn_file_actions_adddup2(&fa, 0, 1);
+		if (!keep_stderr)
+			posix_spawn_file_actions_adddup2(&fa, 0, 2);
+		ready = 1;
+	}
+	return &fa;
+}
+
 static int run_one(const struct hooks *h, const char *path, const char *action)
 {
 	char act[32] = "QFS_ACTION=";
 	char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", act, (char *)h->mounts, NULL};
 	char *argv[] = {(char *)path, (char *)action, NULL};
-	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid;
 	int err, status;
 	strcat(act, action);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-	posix_spawn_file_actions_adddup2(&fa, 0, 1);
-	if (!h->verbose)
-		posix_spawn_file_actions_adddup2(&fa, 0, 2);
 	sig_spawnattr(&attr, POSIX_SPAWN_SETSID);
-	err = posix_spawn(&pid, path, &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
+	err = posix_spawn(&pid, path, null_stdio(h->verbose), &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	if (err) {
 		complain("hook", path, errstr(err));

@@ -73,16 +73,16 @@ static int remembered;
 /* A stop request that arrived while qfs was busy waiting for something else. */
 void sig_remember(int sig)
 {
-	if (!remembered)
+	if (!remembered && sig != SIGCHLD && sig != SIGUSR2)
 		remembered = sig;
 }
 
-/* A signal that asks qfs to stop (anything but SIGCHLD), or 0. */
+/* A signal that asks qfs to stop, or 0. SIGCHLD and SIGUSR2 (which only
+ * the watchdog obeys) do not. */
 int sig_stop_pending(void)
 {
 	int s;
 	while (!remembered && (s = sig_wait(-1, 0)) > 0)
-		if (s != SIGCHLD)
-			remembered = s;
+		sig_remember(s);
 	return remembered;
 }
