@@ -1,4 +1,4 @@
-# qfs: one static binary. `make`, `make test`, `make demo` (root), `make help`.
+# qfs: one static binary. `make`, `make test`, `make demo` (root), `make bench`.
 VERSION  = 0.1.0
 CC       = musl-gcc
 CFLAGS   = -std=c11 -Os -flto -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
@@ -56,6 +56,11 @@ demo: qfs
 bench: qfs
 	scripts/bench ./qfs
 
+# Boots Debian's kernel under qemu with an initramfs holding only qfs and
+# busybox, and freezes a virtio disk there (see scripts/vmtest).
+vmtest: qfs
+	scripts/vmtest ./qfs
+
 # install: qfs, its man page, and links only under names no other software is
 # known to ship: fsthaw, mountlist, decode-mntname (those built). freeze, thaw
 # and status are too generic for a system directory (Fedora's freeze
@@ -86,7 +91,7 @@ clean:
 	rm -rf qfs build
 
 FORCE:
-.PHONY: FORCE all test sanitize-test demo bench install uninstall clean
+.PHONY: FORCE all vmtest test sanitize-test demo bench install uninstall clean
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
