@@ -4,7 +4,7 @@ CC       = musl-gcc
 CFLAGS   = -std=c11 -Os -flto -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-stack-protector -fno-ident
-LDFLAGS  = -static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro
+LDFLAGS  = -static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
 SANFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # musl's general-purpose malloc is a sixth of the binary: libcommon/alloc.c

@@ -122,8 +122,13 @@ static int undo(struct job *j, int verbose, size_t *count)
 	size_t n = 0;
 	int rc = fs_thaw_list(j->list, j->n, 0, verbose, &n);
 	watchdog_tell(&j->wdctl, 'd');
-	if (j->use_state)
-		state_remove();
+	if (j->use_state) {
+		/* not another freeze's, made since ours */
+		struct state s;
+		if (state_read(&s) <= 0 || s.pid == (unsigned long long)getpid())
+			state_remove();
+		state_free(&s);
+	}
 	j->use_state = 0;
 	out_release(&qout);
 	out_release(&qerr);
@@ -189,6 +194,8 @@ static int deadline_left(long end)
 /* The deadline passed while qfs itself waits: thaw now. */
 static void expire(struct job *j, long *end)
 {
+	/* not an error for --hold's reader: exit status 3 says it */
+	errors_to_stdout = 0;
 	complain("deadline passed", "thawed", NULL);
 	*end = 0;
 	j->expired = 1;

@@ -30,25 +30,35 @@ static const char *const col_names[NCOLS] = {
 };
 
 static const struct opt opts[] = {
-	{"all", 'a', 0}, {"eligible", 'e', 0}, {"noheadings", 'n', 0}, {"json", 'J', 0},
-	{"output", 'o', 1}, {"file", 'F', 1}, {0, 0, 0},
+	{"all", 'a', 0},  {"eligible", 'e', 0}, {"noheadings", 'n', 0},
+	{"json", 'J', 0}, {"output", 'o', 1},   {"file", 'F', 1},
+	{0, 0, 0},
 };
 
-static int parse_cols(char *spec, unsigned char *cols)
+/* "TARGET,fstype": names as findmnt's, in any case; empty items are
+ * skipped. */
+static int parse_cols(const char *spec, unsigned char *cols)
 {
 	int n = 0;
-	for (char *c = strtok(spec, ","); c; c = strtok(NULL, ",")) {
+	for (const char *c = spec; *c;) {
+		const char *comma = strchr(c, ',');
+		size_t len = comma ? (size_t)(comma - c) : strlen(c);
+		char name[64] = "";
 		int k = 0;
-		while (k < NCOLS && strcasecmp(c, col_names[k]))
+		memcpy(name, c, len < sizeof(name) - 1 ? len : sizeof(name) - 1);
+		c += len + (comma != NULL);
+		if (!len)
+			continue;
+		while (k < NCOLS && (strlen(col_names[k]) != len || strncasecmp(name, col_names[k], len)))
 			k++;
 		if (k == NCOLS)
-			usage_error("unknown column", c);
+			usage_error("unknown column", name);
 		if (n == NCOLS)
-			usage_error("too many columns", c);
+			usage_error("too many columns", name);
 		cols[n++] = (unsigned char)k;
 	}
 	if (!n)
-		usage_error("no columns", spec);
+		usage_error("no columns", *spec ? spec : NULL);
 	return n;
 }
 
@@ -77,8 +87,7 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 		*--p = ':';
 		v = m->maj;
 		break;
-	default:
-		*p = 0;
+	default: *p = 0;
 	}
 	do
 		*--p = (char)('0' + v % 10);
@@ -88,8 +97,10 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 
 static void pad(size_t n)
 {
-	while (n--)
-		out_chr(&qout, ' ');
+	static const char spaces[32] = "                                ";
+	for (; n > sizeof(spaces); n -= sizeof(spaces))
+		out_mem(&qout, spaces, sizeof(spaces));
+	out_mem(&qout, spaces, n);
 }
 
 static void table(const struct mtab *t, const unsigned char *cols, int ncols, int eligible, int heading)
@@ -112,8 +123,8 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 			continue;
 		for (int c = 0; c < ncols; c++) {
 			const char *s = cell(&t->m[i], cols[c], buf);
-			out_escaped(&qout, s);
-			c + 1 < ncols ? pad(w[c] - escaped_len(s) + 1) : out_chr(&qout, '\n');
+			size_t n = out_escaped(&qout, s);
+			c + 1 < ncols ? pad(w[c] - n + 1) : out_chr(&qout, '\n');
 		}
 	}
 }
@@ -167,7 +178,7 @@ int mountlist_main(int argc, char **argv)
 		else if (k == 'J')
 			as_json = 1;
 		else if (k == 'o')
-			ncols = parse_cols((char *)s.arg, cols);
+			ncols = parse_cols(s.arg, cols);
 		else if (k == 'F')
 			file = s.arg;
 	}

@@ -1,4 +1,6 @@
 /* Mount names as the kernel escapes them, and JSON strings. */
+#include <string.h>
+
 #include "qfs.h"
 
 static int odigit(char c, char hi)
@@ -27,23 +29,60 @@ size_t decode_mntname(char *s)
 	return (size_t)(w - s);
 }
 
+/* strstr for short needles; libc's two-way search is bigger than all of
+ * qfs's uses of it together. */
+int contains(const char *s, const char *sub)
+{
+	size_t n = strlen(sub);
+	for (; *s; s++)
+		if (!strncmp(s, sub, n))
+			return 1;
+	return 0;
+}
+
 static int mangled(unsigned char c)
 {
 	return c <= ' ' || c == '\\' || c == 0x7f;
 }
 
+/* \ooo, as the kernel escapes a byte */
+static void out_octal(struct out *o, unsigned char c)
+{
+	char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
+	out_mem(o, e, 4);
+}
+
 /* The inverse, as the kernel writes /proc/self/mounts (\040 for a space), so
  * that a line of names splits on blanks and decodes back. */
-void out_escaped(struct out *o, const char *s)
+size_t out_escaped(struct out *o, const char *s)
+{
+	size_t width = 0;
+	while (*s) {
+		const char *run = s;
+		while (*s && !mangled((unsigned char)*s))
+			s++;
+		out_mem(o, run, (size_t)(s - run));
+		width += (size_t)(s - run);
+		if (*s) {
+			out_octal(o, (unsigned char)*s++);
+			width += 4;
+		}
+	}
+	return width;
+}
+
+/* Text for a one-line message: control characters (a newline in a name)
+ * as the kernel would write them, so that a message stays one line and
+ * cannot pass for another; everything else as it is. */
+void out_oneline(struct out *o, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (!mangled(c)) {
+		if (c >= ' ' && c != 0x7f) {
 			out_chr(o, (char)c);
 			continue;
 		}
-		char e[4] = {'\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7))};
-		out_mem(o, e, 4);
+		out_octal(o, c);
 	}
 }
 

@@ -14,7 +14,7 @@ static void line(struct out *o, const char *prefix, const char *const *part)
 		if (!part[i])
 			continue;
 		out_str(o, ": ");
-		out_str(o, part[i]);
+		out_oneline(o, part[i]);
 	}
 	out_chr(o, '\n');
 	out_flush(o);
@@ -29,37 +29,59 @@ void complain(const char *a, const char *b, const char *c)
 }
 
 /* glibc's wording, which util-linux's messages (and users) know; it also
- * keeps libc's own table of every errno out of the static binary. */
-static const struct {
-	int num;
-	const char *text;
-} errtab[] = {
-	{EPERM, "Operation not permitted"}, {ENOENT, "No such file or directory"},
-	{ESRCH, "No such process"}, {EINTR, "Interrupted system call"},
-	{EIO, "Input/output error"}, {ENXIO, "No such device or address"},
-	{E2BIG, "Argument list too long"}, {ENOEXEC, "Exec format error"},
-	{ECHILD, "No child processes"}, {EAGAIN, "Resource temporarily unavailable"},
-	{ENOMEM, "Cannot allocate memory"}, {EACCES, "Permission denied"},
-	{EBUSY, "Device or resource busy"}, {EEXIST, "File exists"},
-	{EXDEV, "Invalid cross-device link"}, {ENODEV, "No such device"},
-	{ENOTDIR, "Not a directory"}, {EISDIR, "Is a directory"},
-	{EINVAL, "Invalid argument"}, {ENFILE, "Too many open files in system"},
-	{EMFILE, "Too many open files"}, {ETXTBSY, "Text file busy"},
-	{ENOSPC, "No space left on device"}, {EROFS, "Read-only file system"},
-	{EPIPE, "Broken pipe"}, {ENAMETOOLONG, "File name too long"},
-	{ENOSYS, "Function not implemented"}, {ELOOP, "Too many levels of symbolic links"},
-	{EOVERFLOW, "Value too large for defined data type"}, {EOPNOTSUPP, "Operation not supported"},
-	{ESTALE, "Stale file handle"}, {EDQUOT, "Disk quota exceeded"},
+ * keeps libc's own table of every errno out of the static binary. The
+ * texts are packed in one string, in the order of the numbers: a table of
+ * pointers would double the size. */
+static const unsigned char errnums[] = {
+	EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, ECHILD, EAGAIN,
+	ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE,
+	EMFILE, ETXTBSY, EFBIG, ENOSPC, EROFS, EPIPE, ENAMETOOLONG, ENOSYS, ELOOP,
+	EOVERFLOW, EOPNOTSUPP, ESTALE, EDQUOT,
 };
+static const char errtexts[] =
+	"Operation not permitted\0"
+	"No such file or directory\0"
+	"No such process\0"
+	"Interrupted system call\0"
+	"Input/output error\0"
+	"No such device or address\0"
+	"Argument list too long\0"
+	"Exec format error\0"
+	"No child processes\0"
+	"Resource temporarily unavailable\0"
+	"Cannot allocate memory\0"
+	"Permission denied\0"
+	"Device or resource busy\0"
+	"File exists\0"
+	"Invalid cross-device link\0"
+	"No such device\0"
+	"Not a directory\0"
+	"Is a directory\0"
+	"Invalid argument\0"
+	"Too many open files in system\0"
+	"Too many open files\0"
+	"Text file busy\0"
+	"File too large\0"
+	"No space left on device\0"
+	"Read-only file system\0"
+	"Broken pipe\0"
+	"File name too long\0"
+	"Function not implemented\0"
+	"Too many levels of symbolic links\0"
+	"Value too large for defined data type\0"
+	"Operation not supported\0"
+	"Stale file handle\0"
+	"Disk quota exceeded\0";
 
 const char *errstr(int num)
 {
 	static char unknown[24] = "Unknown error ";
 	char *p = unknown + sizeof(unknown) - 1;
 	unsigned v = num < 0 ? 0u : (unsigned)num;
-	for (size_t i = 0; i < sizeof(errtab) / sizeof(*errtab); i++)
-		if (errtab[i].num == num)
-			return errtab[i].text;
+	const char *t = errtexts;
+	for (size_t i = 0; i < sizeof(errnums); i++, t += strlen(t) + 1)
+		if (errnums[i] == v)
+			return t;
 	*p = 0;
 	do
 		*--p = (char)('0' + v % 10);
@@ -67,6 +89,7 @@ const char *errstr(int num)
 	memmove(unknown + 14, p, strlen(p) + 1);
 	return unknown;
 }
+
 
 void complain_errno(const char *a, const char *b)
 {

@@ -1,6 +1,7 @@
 /* The multicall entry point: "qfs APPLET ARGS..." or an applet's name as
  * argv[0] (a symlink). The applet table is generated from config/applets. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,21 @@ static const struct applet *find(const char *name)
 	return NULL;
 }
 
+/* A closed stdin, stdout or stderr would be taken by the next open file,
+ * and qfs would read from or write to it by mistake. */
+static void open_std(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			_exit(EXIT_FAIL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
 	const char *a1 = argc > 1 ? argv[1] : NULL;
 	const struct applet *ap = find(base ? base + 1 : argv[0] ? argv[0] : "qfs");
+	open_std();
 	if (ap)
 		run(ap, argc, argv);
 	if (!a1 || !strcmp(a1, "--list")) {

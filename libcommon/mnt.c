@@ -1,5 +1,6 @@
 /* The mount table: /proc/self/mountinfo parsed by hand (or /proc/self/mounts
  * when there is none), each mount judged eligible for freezing or not. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -19,17 +20,28 @@ const char *skip_word(int skip)
 	return skip_words[skip];
 }
 
+/* Far more than any mount table (the kernel's default limit is 100,000
+ * mounts): -F /dev/zero fails instead of taking all memory. */
+enum { READ_MAX = 1 << 28 };
+
 char *read_file(const char *name, size_t *len)
 {
 	int fd = open(name, O_RDONLY | O_CLOEXEC);
 	size_t cap = 65536, n = 0;
 	char *buf = NULL;
+	struct stat st;
 	if (fd < 0)
 		return NULL;
+	/* a regular file says its size (proc files say 0): one read, no waste */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < READ_MAX)
+		cap = (size_t)st.st_size + 2;
 	for (;;) {
-		if (cap - n < 2) {
-			cap *= 2;
+		if (cap - n < 2 && cap >= READ_MAX) {
+			errno = EFBIG;
+			break;
 		}
+		if (cap - n < 2)
+			cap *= 2;
 		char *b = realloc(buf, cap);
 		if (!b)
 			break;
@@ -74,6 +86,16 @@ static int number(const char *s, unsigned *v)
 	return 0;
 }
 
+/* The kernel shows only the mount points it can reach from the process's
+ * root, as absolute paths: a line without one is not a mount, whatever it
+ * parses as (a mountinfo line without its " - " read as mounts format).
+ * Other fields may well be odd: an empty source (mount -t tmpfs "" /x), a
+ * root that is no path (nsfs's "net:[4026531992]"). */
+static int sane(const struct mnt *m)
+{
+	return m->target[0] == '/';
+}
+
 /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
 static int parse_mountinfo(struct mnt *m, char *p)
 {
@@ -92,11 +114,11 @@ static int parse_mountinfo(struct mnt *m, char *p)
 	m->opts = field(&p);
 	do
 		f = field(&p);
-	while (f && strcmp(f, "-"));
+	while (f && strcmp(f, "-") != 0);
 	m->fstype = field(&p);
 	m->source = field(&p);
 	m->sopts = field(&p);
-	return m->sopts ? 0 : -1;
+	return m->sopts && sane(m) ? 0 : -1;
 }
 
 /* "/dev/root / ext4 rw,relatime 0 0": device numbers come from the source
@@ -110,7 +132,7 @@ static int parse_mounts(struct mnt *m, char *p)
 	m->opts = field(&p);
 	m->root = "/";
 	m->sopts = m->opts;
-	if (!m->opts)
+	if (!m->opts || !sane(m))
 		return -1;
 	decode_mntname(m->source);
 	if (stat(m->source, &st) == 0 && S_ISBLK(st.st_mode)) {
@@ -122,18 +144,25 @@ static int parse_mounts(struct mnt *m, char *p)
 	return 0;
 }
 
+/* A mountinfo line starts with a mount id and has a " - " separator. The
+ * first line that is not blank decides for the whole table. */
 static int is_mountinfo(const char *s)
 {
-	const char *nl = strchr(s, '\n');
-	const char *sep = strstr(s, " - ");
-	return *s >= '0' && *s <= '9' && sep && (!nl || sep < nl);
+	while (*s == '\n' || *s == '\r')
+		s++;
+	if (*s < '0' || *s > '9')
+		return 0;
+	for (; *s && *s != '\n'; s++)
+		if (!strncmp(s, " - ", 3))
+			return 1;
+	return 0;
 }
 
 static void malformed(const char *file, size_t line)
 {
 	out_str(&qerr, applet_name);
 	out_str(&qerr, ": ");
-	out_str(&qerr, file);
+	out_oneline(&qerr, file);
 	out_chr(&qerr, ':');
 	out_num(&qerr, line);
 	out_str(&qerr, ": malformed mount table line\n");
@@ -213,6 +242,16 @@ out:
 	return rc;
 }
 
+/* The filesystem behind a mount. Major 0 (btrfs, and any anonymous
+ * device) says nothing: stat the source's device node, as qemu-ga does. */
+static dev_t fs_dev(const struct mnt *m)
+{
+	struct stat st;
+	if (!m->maj && m->source[0] == '/' && !stat(m->source, &st) && S_ISBLK(st.st_mode))
+		return st.st_rdev;
+	return makedev(m->maj, m->min);
+}
+
 static int parse_all(struct mtab *t, const char *file)
 {
 	size_t lines = 1, line = 0;
@@ -241,11 +280,15 @@ static int parse_all(struct mtab *t, const char *file)
 			malformed(file, line);
 			return -1;
 		}
+		/* the type too: a FUSE subtype may hold a space ("fuse.my\040fs");
+		 * the options stay escaped, or "\054" would split them */
 		decode_mntname(m->target);
+		decode_mntname(m->fstype);
 		if (t->info) {
 			decode_mntname(m->root);
 			decode_mntname(m->source);
 		}
+		m->dev = fs_dev(m);
 		m->fd = -1;
 		t->n++;
 	}
@@ -258,16 +301,6 @@ static void identity_order(struct mtab *t)
 		t->order[i] = i;
 		t->m[i].up = SIZE_MAX;
 	}
-}
-
-/* The filesystem behind a mount. Major 0 (btrfs, and any anonymous
- * device) says nothing: stat the source's device node, as qemu-ga does. */
-static dev_t fs_dev(const struct mnt *m)
-{
-	struct stat st;
-	if (!m->maj && m->source[0] == '/' && !stat(m->source, &st) && S_ISBLK(st.st_mode))
-		return st.st_rdev;
-	return makedev(m->maj, m->min);
 }
 
 /* Parses buf, len bytes and a terminating NUL, which becomes t's (freed by
@@ -290,10 +323,9 @@ int mtab_parse(struct mtab *t, char *buf, size_t len, const char *name)
 	for (size_t k = 0; k < t->n; k++) {
 		struct mnt *m = &t->m[t->order[k]];
 		const struct mnt *up = m->up == SIZE_MAX ? NULL : &t->m[m->up];
-		m->dev = fs_dev(m);
 		/* what is mounted under a covered mount is out of reach too, except
 		 * the mount that covers it */
-		m->hidden = up && (up->hidden || (up->fixed == SKIP_SHADOWED && strcmp(m->target, up->target)));
+		m->hidden = up && (up->hidden || (up->fixed == SKIP_SHADOWED && strcmp(m->target, up->target) != 0));
 	}
 	return 0;
 }
@@ -319,8 +351,7 @@ int mtab_read(struct mtab *t, const char *file)
 
 static int is_network(const char *type)
 {
-	return !strcmp(type, "cifs") || !strcmp(type, "smbfs") || !strcmp(type, "smb3") ||
-	       !strncmp(type, "nfs", 3);
+	return !strcmp(type, "cifs") || !strcmp(type, "smbfs") || !strcmp(type, "smb3") || !strncmp(type, "nfs", 3);
 }
 
 static int has_opt(const char *opts, const char *want)

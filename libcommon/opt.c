@@ -35,7 +35,7 @@ static int long_opt(struct optstate *s, const struct opt *opts, const char *word
 	if (len == 4 && !strncmp(word, "help", 4))
 		help();
 	for (const struct opt *o = opts; o->key; o++) {
-		if (!o->name || strlen(o->name) != len || strncmp(o->name, word, len))
+		if (!o->name || strlen(o->name) != len || strncmp(o->name, word, len) != 0)
 			continue;
 		if (!o->arg && eq)
 			usage_error("option takes no argument", shown);
@@ -69,7 +69,7 @@ int opt_next(struct optstate *s, const struct opt *opts)
 {
 	if (s->next)
 		return short_opt(s, opts);
-	for (char *a; (a = s->argv[s->i]); ) {
+	for (char *a; (a = s->argv[s->i]);) {
 		s->i++;
 		if (s->dashdash >= 0 || a[0] != '-' || !a[1]) {
 			s->argv[s->nops++] = a;

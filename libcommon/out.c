@@ -63,7 +63,10 @@ void out_str(struct out *o, const char *s)
 
 void out_chr(struct out *o, char c)
 {
-	out_mem(o, &c, 1);
+	if (o->len < o->cap)
+		o->buf[o->len++] = c;
+	else
+		out_mem(o, &c, 1);
 }
 
 void out_num(struct out *o, unsigned long long v)

@@ -64,8 +64,10 @@ unsigned opt_seconds(const char *s);
 /* decode.c */
 size_t decode_mntname(char *s);
 void json_str(struct out *o, const char *s);
-void out_escaped(struct out *o, const char *s);
+size_t out_escaped(struct out *o, const char *s);
+void out_oneline(struct out *o, const char *s);
 size_t escaped_len(const char *s);
+int contains(const char *s, const char *sub);
 
 /* mnt.c: the mount table. */
 enum skip {
@@ -152,6 +154,7 @@ int hook_load(struct hooks *h, const char *spec);
 int hook_run(const struct hooks *h, const char *action, size_t *n);
 int child_wait(pid_t pid, long ms);
 long now_ms(void);
+unsigned long long now_s(void);
 
 /* watchdog.c: a process of its own that thaws when the freezer cannot. */
 pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, int use_state, int *ctl);

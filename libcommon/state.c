@@ -28,9 +28,7 @@ static char *state_path(const char *leaf)
 	char *p = malloc(n + strlen(leaf) + 2);
 	if (!p)
 		die("out of memory", NULL, NULL);
-	memcpy(p, d, n);
-	p[n] = '/';
-	strcpy(p + n + 1, leaf);
+	stpcpy(stpcpy(stpcpy(p, d), "/"), leaf);
 	return p;
 }
 

@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -35,25 +35,37 @@ static void kmsg(size_t n, const char *why)
 	free(o.buf);
 }
 
-/* Only the freeze that started this watchdog may be thawed by it. */
-static int still_ours(pid_t freezer, int use_state, struct state *s)
+/* Only the freeze that started this watchdog may be thawed by it: when the
+ * state file names another freezer (a later or concurrent freeze), the
+ * filesystems it lists are that freezer's; the others are still ours.
+ * Returns how many of list are left, ours first. */
+static size_t ours_only(struct mnt **list, size_t n, const struct state *s)
 {
-	if (!use_state)
-		return 1;
-	int r = state_read(s);
-	return r <= 0 || s->pid == (unsigned long long)freezer;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int claimed = 0;
+		for (size_t j = 0; j < s->n && !claimed; j++)
+			claimed = !strcmp(list[i]->target, s->targets[j]);
+		if (!claimed)
+			list[k++] = list[i];
+	}
+	return k;
 }
 
 static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, pid_t freezer, int use_state, const char *why)
 {
-	struct state s;
+	struct state s = {0};
 	size_t count;
-	if (!still_ours(freezer, use_state, &s))
+	int r = use_state ? state_read(&s) : 0;
+	int mine = r <= 0 || s.pid == (unsigned long long)freezer;
+	if (!mine)
+		n = ours_only(list, n, &s);
+	if (n == 0)
 		_exit(0);
 	fs_thaw_list(list, n, 1, 0, &count);
 	kmsg(count, why);
-	if (use_state && s.buf) {
-		s.thawed_at = (unsigned long long)time(NULL);
+	if (mine && use_state && s.buf) {
+		s.thawed_at = now_s();
 		state_write(&s);
 	}
 	_exit(0);

@@ -8,9 +8,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = xmalloc(size + 1);
 	struct out o = {-1, 1, 0, 0, NULL};
-	check(s != NULL);
 	memcpy(s, data, size);
 	s[size] = 0;
 	json_str(&o, s);

@@ -15,6 +15,14 @@ void check(int ok)
 		abort();
 }
 
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		abort();
+	return p;
+}
+
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -139,6 +147,7 @@ static void check_mount(const struct mtab *t, size_t i, struct out *o)
 	const struct mnt *m = &t->m[i];
 	const char *names[] = {m->root, m->target, m->opts, m->fstype, m->source, m->sopts};
 	check(m->fd == -1);
+	check(m->target[0] == '/'); /* whatever the format, a mount point is absolute */
 	check(m->up == SIZE_MAX || (m->up < t->n && m->up != i));
 	check(t->info || m->up == SIZE_MAX);
 	for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++) {
@@ -169,8 +178,7 @@ static int rooted(const struct mtab *t, size_t i)
 
 static void check_order(const struct mtab *t)
 {
-	size_t *pos = malloc(t->n * sizeof(*pos) + 1);
-	check(pos != NULL);
+	size_t *pos = xmalloc(t->n * sizeof(*pos) + 1);
 	for (size_t i = 0; i < t->n; i++)
 		pos[i] = SIZE_MAX;
 	for (size_t k = 0; k < t->n; k++) {
@@ -205,10 +213,9 @@ static void check_classify(struct mtab *t, int selected_only)
 void fuzz_mtab(const char *prefix, const uint8_t *data, size_t size)
 {
 	size_t plen = strlen(prefix), lines = 1;
-	char *buf = malloc(plen + size + 1);
+	char *buf = xmalloc(plen + size + 1);
 	struct out o = {-1, 1, 0, 0, NULL};
 	struct mtab t;
-	check(buf != NULL);
 	memcpy(buf, prefix, plen);
 	if (size)
 		memcpy(buf + plen, data, size);
@@ -232,13 +239,30 @@ void fuzz_mtab(const char *prefix, const uint8_t *data, size_t size)
 static void selftest(void)
 {
 	static const char *const good[] = {
-		"\"\"", "\"a\\\\b\\\"\"", "\"\\u00e9\\/\\b\\f\\n\\r\\t\"", "\"\xc3\xa9\xf0\x9f\xa6\x8a\"",
-		"\"\\ud83e\\udd8a\"", "\"\x7f\"",
+		"\"\"",
+		"\"a\\\\b\\\"\"",
+		"\"\\u00e9\\/\\b\\f\\n\\r\\t\"",
+		"\"\xc3\xa9\xf0\x9f\xa6\x8a\"",
+		"\"\\ud83e\\udd8a\"",
+		"\"\x7f\"",
 	};
 	static const char *const bad[] = {
-		"", "\"", "a\"\"", "\"\"\"", "\"\x01\"", "\"\n\"", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"",
-		"\"\\udc00\\ud800\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xff\"",
-		"\"\xc3\"", "\"a\\\"",
+		"",                     /* nothing */
+		"\"",                   /* no closing quote */
+		"a\"\"",                /* not a string */
+		"\"\"\"",               /* two strings, or a stray quote */
+		"\"\x01\"",             /* a raw control character */
+		"\"\n\"",               /* a raw newline */
+		"\"\\x\"",              /* an escape JSON does not have */
+		"\"\\u12\"",            /* a short \u */
+		"\"\\ud800\"",          /* a lone high surrogate */
+		"\"\\udc00\\ud800\"",   /* a pair in the wrong order */
+		"\"\xc0\xaf\"",         /* an overlong '/' */
+		"\"\xed\xa0\x80\"",     /* a surrogate in UTF-8 */
+		"\"\xf4\x90\x80\x80\"", /* above U+10FFFF */
+		"\"\xff\"",             /* a byte that is never UTF-8 */
+		"\"\xc3\"",             /* a truncated sequence */
+		"\"a\\\"",              /* the closing quote escaped */
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
 		check(json_string_ok(good[i], strlen(good[i]), NULL));
@@ -247,7 +271,9 @@ static void selftest(void)
 	/* json, want: only the first gives want back */
 	static const char *const pairs[][2] = {
 		{"\"a\\u00ff\\u0001\xc3\xa9\\\\\"", "a\377\001\303\251\\"},
-		{"\"a\\u00ff\"", "a\303\277"}, {"\"ab\"", "abc"}, {"\"abc\"", "ab"},
+		{"\"a\\u00ff\"", "a\303\277"},
+		{"\"ab\"", "abc"},
+		{"\"abc\"", "ab"},
 	};
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++)
 		check(json_string_ok(pairs[i][0], strlen(pairs[i][0]), pairs[i][1]) == !i);
@@ -255,7 +281,7 @@ static void selftest(void)
 
 /* Malformed input is the point: its one-line complaints would drown
  * libFuzzer's own output, so stderr writes go nowhere. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv) /* NOLINT(readability-non-const-parameter): libFuzzer's */
 {
 	(void)argc;
 	(void)argv;
