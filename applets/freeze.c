@@ -43,9 +43,15 @@ const char freeze_usage[] =
 enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD };
 
 static const struct opt opts[] = {
-	{"verbose", 'v', 0}, {"dry-run", 'n', 0}, {"mountpoint", 'm', 1}, {"file", 'F', 1},
-	{"timeout", 't', 1}, {"hook", 'H', 1}, {"hook-timeout", OPT_HOOK_TIMEOUT, 1},
-	{"hold", OPT_HOLD, 0}, {0, 0, 0},
+	{"verbose", 'v', 0},
+	{"dry-run", 'n', 0},
+	{"mountpoint", 'm', 1},
+	{"file", 'F', 1},
+	{"timeout", 't', 1},
+	{"hook", 'H', 1},
+	{"hook-timeout", OPT_HOOK_TIMEOUT, 1},
+	{"hold", OPT_HOLD, 0},
+	{0, 0, 0},
 };
 
 struct job {
@@ -205,7 +211,6 @@ static void expire(struct job *j, long *end)
 static int run_cmd(struct job *j, char **cmd, long end)
 {
 	posix_spawnattr_t attr;
-	extern char **environ;
 	pid_t pid;
 	int status, err;
 	sig_spawnattr(&attr, 0);
@@ -310,8 +315,10 @@ int freeze_main(int argc, char **argv)
 		usage_error("-F", "only with -n");
 	if (holding)
 		errors_to_stdout = 1;
-	if (hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file) ||
-	    mtab_select(&j.t, paths, npaths))
+	int bad = hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file) ||
+		  mtab_select(&j.t, paths, npaths);
+	free(paths);
+	if (bad)
 		return EXIT_FAIL;
 	mtab_classify(&j.t, npaths > 0);
 	j.list = malloc((j.t.n + 1) * sizeof(*j.list));

@@ -38,7 +38,7 @@ static _Noreturn void fail(int hint, const char *a, const char *b, const char *c
 
 /* getopt_long's rules: bundles, operands anywhere, unique prefixes of long
  * options (the four have distinct first letters), "--". */
-static void option(const char *a, int *action)
+static void option(const char *a, char *action)
 {
 	static const char *const longs[] = {"freeze", "unfreeze", "help", "version"};
 	static const char shorts[] = "fuhV";
@@ -46,7 +46,7 @@ static void option(const char *a, int *action)
 	if (a[1] == '-') {
 		size_t n = strlen(a + 2);
 		for (int i = 0; i < 4 && !one[1]; i++)
-			if (!strncmp(longs[i], a + 2, n))
+			if (n <= strlen(longs[i]) && !memcmp(longs[i], a + 2, n))
 				one[1] = shorts[i];
 		if (!one[1])
 			fail(1, "unrecognized option '", a, "'", NULL);
@@ -54,7 +54,7 @@ static void option(const char *a, int *action)
 		return;
 	}
 	for (a++; *a; a++) {
-		const char *c = strchr(shorts, *a);
+		const char *c = strchr(shorts, (unsigned char)*a);
 		one[0] = *a;
 		one[1] = 0;
 		if (!c)
@@ -76,7 +76,8 @@ static void option(const char *a, int *action)
 int fsfreeze_main(int argc, char **argv)
 {
 	char *path = NULL;
-	int nops = 0, action = 0, fd, dashdash = 0;
+	int nops = 0, fd, dashdash = 0;
+	char action = 0;
 	struct stat st;
 	(void)argc;
 	for (int i = 1; argv[i]; i++) {

@@ -49,7 +49,7 @@ static int parse_cols(const char *spec, unsigned char *cols)
 		c += len + (comma != NULL);
 		if (!len)
 			continue;
-		while (k < NCOLS && (strlen(col_names[k]) != len || strncasecmp(name, col_names[k], len)))
+		while (k < NCOLS && (strlen(col_names[k]) != len || strncasecmp(name, col_names[k], len) != 0))
 			k++;
 		if (k == NCOLS)
 			usage_error("unknown column", name);

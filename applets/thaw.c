@@ -26,8 +26,7 @@ const char thaw_usage[] =
 enum { OPT_HOOK_TIMEOUT = 1 };
 
 static const struct opt opts[] = {
-	{"verbose", 'v', 0}, {"mountpoint", 'm', 1}, {"hook", 'H', 1},
-	{"hook-timeout", OPT_HOOK_TIMEOUT, 1}, {0, 0, 0},
+	{"verbose", 'v', 0}, {"mountpoint", 'm', 1}, {"hook", 'H', 1}, {"hook-timeout", OPT_HOOK_TIMEOUT, 1}, {0, 0, 0},
 };
 
 static int named(const char *target, struct mnt **list, size_t n)
@@ -98,8 +97,10 @@ int thaw_main(int argc, char **argv)
 	}
 	if (o.nops)
 		usage_error("unexpected argument", argv[0]);
-	if (hook_load(&hooks, hook && *hook ? hook : NULL) || mtab_read(&t, NULL) ||
-	    mtab_select(&t, paths, npaths))
+	int bad =
+		hook_load(&hooks, hook && *hook ? hook : NULL) || mtab_read(&t, NULL) || mtab_select(&t, paths, npaths);
+	free(paths);
+	if (bad)
 		return EXIT_FAIL;
 	mtab_classify(&t, npaths > 0);
 	struct mnt **list = malloc((t.n + 1) * sizeof(*list));

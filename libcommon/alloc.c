@@ -73,22 +73,28 @@ void *calloc(size_t a, size_t b)
 		return NULL;
 	}
 	/* fresh mappings are zero and arena blocks are never reused */
-	return malloc(a * b);
+	size_t n = a * b;
+	return malloc(n > 0 ? n : 1);
+}
+
+static struct head *head_of(void *p)
+{
+	return (struct head *)p - 1;
 }
 
 void free(void *p)
 {
-	struct head *h = (struct head *)p - 1;
-	if (p && h->large)
-		munmap(h, h->size + sizeof(*h));
+	if (p && head_of(p)->large)
+		munmap(head_of(p), head_of(p)->size + sizeof(struct head));
 }
 
 void *realloc(void *p, size_t n)
 {
-	struct head *h = (struct head *)p - 1;
+	struct head *h;
 	void *q;
 	if (!p)
 		return malloc(n);
+	h = head_of(p);
 	if (n <= h->size)
 		return p;
 	if (h->large && n < SIZE_MAX / 2) {

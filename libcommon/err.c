@@ -33,10 +33,9 @@ void complain(const char *a, const char *b, const char *c)
  * texts are packed in one string, in the order of the numbers: a table of
  * pointers would double the size. */
 static const unsigned char errnums[] = {
-	EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, ECHILD, EAGAIN,
-	ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE,
-	EMFILE, ETXTBSY, EFBIG, ENOSPC, EROFS, EPIPE, ENAMETOOLONG, ENOSYS, ELOOP,
-	EOVERFLOW, EOPNOTSUPP, ESTALE, EDQUOT,
+	EPERM,  ENOENT, ESRCH,  EINTR, EIO,          ENXIO,   E2BIG,  ENOEXEC,   ECHILD,     EAGAIN, ENOMEM,
+	EACCES, EBUSY,  EEXIST, EXDEV, ENODEV,       ENOTDIR, EISDIR, EINVAL,    ENFILE,     EMFILE, ETXTBSY,
+	EFBIG,  ENOSPC, EROFS,  EPIPE, ENAMETOOLONG, ENOSYS,  ELOOP,  EOVERFLOW, EOPNOTSUPP, ESTALE, EDQUOT,
 };
 static const char errtexts[] =
 	"Operation not permitted\0"

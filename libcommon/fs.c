@@ -75,8 +75,9 @@ int fs_open(const struct mtab *t, struct mnt *m)
 	if (fault_hit("QFS_FAULT_MOVED"))
 		m->id++;
 #endif
-	int same = !t->info || (!mount_id_at(fd, "", &id) ? id == m->id
-	                                                  : !fstat(fd, &st) && (!m->maj || st.st_dev == makedev(m->maj, m->min)));
+	int same = !t->info ||
+		   (!mount_id_at(fd, "", &id) ? id == m->id
+					      : !fstat(fd, &st) && (!m->maj || st.st_dev == makedev(m->maj, m->min)));
 	if (!same) {
 		close(fd);
 		complain(m->target, "mount changed since the table was read", NULL);

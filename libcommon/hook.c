@@ -60,18 +60,6 @@ static void sort_names(char **v, size_t n)
 	}
 }
 
-static char *join(const char *dir, const char *name)
-{
-	size_t d = strlen(dir), n = strlen(name);
-	char *p = malloc(d + n + 2);
-	if (!p)
-		die("out of memory", NULL, NULL);
-	memcpy(p, dir, d);
-	p[d] = '/';
-	memcpy(p + d + 1, name, n + 1);
-	return p;
-}
-
 /* spec: a file, or a directory whose executables run in name order. */
 int hook_load(struct hooks *h, const char *spec)
 {
@@ -99,12 +87,13 @@ int hook_load(struct hooks *h, const char *spec)
 		struct stat fst;
 		if (ignored_name(e->d_name))
 			continue;
-		p = join(spec, e->d_name);
+		p = path_join(spec, e->d_name);
 		if (stat(p, &fst) || !S_ISREG(fst.st_mode) || access(p, X_OK)) {
 			free(p);
 			continue;
 		}
 		if (!trusted(p, &fst)) {
+			free(p);
 			closedir(d);
 			return -1;
 		}

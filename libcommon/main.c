@@ -15,7 +15,9 @@ struct applet {
 	const char *usage;
 };
 
-#define APPLET(name, fn) int fn##_main(int argc, char **argv); extern const char fn##_usage[];
+#define APPLET(name, fn)                      \
+	int fn##_main(int argc, char **argv); \
+	extern const char fn##_usage[];
 #include "applets.h"
 #undef APPLET
 #define APPLET(name, fn) {name, fn##_main, fn##_usage},
@@ -64,13 +66,7 @@ static int install(const char *dir, const char *argv0)
 		memmove(self, slash + 1, strlen(slash));
 	free(where);
 	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
-		size_t d = strlen(dir), a = strlen(applets[i].name);
-		char *link = malloc(d + a + 2);
-		if (!link)
-			die("out of memory", NULL, NULL);
-		memcpy(link, dir, d);
-		link[d] = '/';
-		memcpy(link + d + 1, applets[i].name, a + 1);
+		char *link = path_join(dir, applets[i].name);
 		if (symlink(self, link) && errno != EEXIST) {
 			complain_errno(link, NULL);
 			rc = EXIT_FAIL;

@@ -43,6 +43,9 @@ _Noreturn void die(const char *a, const char *b, const char *c);
 _Noreturn void usage_error(const char *what, const char *arg);
 _Noreturn void quit(int code);
 
+/* path.c */
+char *path_join(const char *dir, const char *name);
+
 /* opt.c: a small getopt_long. Options and operands may be mixed; "--" ends
  * options and is remembered (freeze runs the command after it). */
 struct opt {
@@ -70,23 +73,14 @@ size_t escaped_len(const char *s);
 int contains(const char *s, const char *sub);
 
 /* mnt.c: the mount table. */
-enum skip {
-	SKIP_NONE,
-	SKIP_NETWORK,
-	SKIP_NODEV,
-	SKIP_DEV,
-	SKIP_RO,
-	SKIP_SHADOWED,
-	SKIP_BIND,
-	SKIP_UNSELECTED
-};
+enum skip { SKIP_NONE, SKIP_NETWORK, SKIP_NODEV, SKIP_DEV, SKIP_RO, SKIP_SHADOWED, SKIP_BIND, SKIP_UNSELECTED };
 struct mnt {
 	char *root, *target, *opts, *fstype, *source, *sopts;
 	unsigned id, parent, maj, min;
-	dev_t dev; /* the filesystem's device: major 0 resolved through the source */
-	size_t up;                 /* parent's index, or SIZE_MAX */
-	unsigned char fixed;       /* a reason known from the table alone */
-	unsigned char hidden;      /* under a mount that another covers */
+	dev_t dev;            /* the filesystem's device: major 0 resolved through the source */
+	size_t up;            /* parent's index, or SIZE_MAX */
+	unsigned char fixed;  /* a reason known from the table alone */
+	unsigned char hidden; /* under a mount that another covers */
 	unsigned char skip, sel, frozen;
 	int fd;
 };

@@ -23,13 +23,7 @@ const char *state_dir(void)
 
 static char *state_path(const char *leaf)
 {
-	const char *d = state_dir();
-	size_t n = strlen(d);
-	char *p = malloc(n + strlen(leaf) + 2);
-	if (!p)
-		die("out of memory", NULL, NULL);
-	stpcpy(stpcpy(stpcpy(p, d), "/"), leaf);
-	return p;
+	return path_join(state_dir(), leaf);
 }
 
 /* The state directory, or its parent when it does not exist yet: where

@@ -1,0 +1,14 @@
+/* Paths built from a directory and a name. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qfs.h"
+
+char *path_join(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	if (!p)
+		die("out of memory", NULL, NULL);
+	stpcpy(stpcpy(stpcpy(p, dir), "/"), name);
+	return p;
+}
