@@ -13,8 +13,10 @@ static int odigit(char c, char hi)
  * Returns the new length. */
 size_t decode_mntname(char *s)
 {
-	char *w = s;
-	for (const char *r = s; *r; w++) {
+	char *w = strchr(s, '\\');
+	if (!w)
+		return strlen(s); /* the common case: nothing escaped */
+	for (const char *r = w; *r; w++) {
 		if (r[0] == '\\' && r[1] == '\\') {
 			*w = '\\';
 			r += 2;
