@@ -1,6 +1,7 @@
 /* mountlist: the mount table as freeze sees it. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "qfs.h"
 
@@ -16,7 +17,9 @@ const char mountlist_usage[] =
 	"  -o COLUMNS    comma-separated columns (default TARGET,SOURCE,FSTYPE,OPTIONS,ACTION)\n"
 	"  -F FILE       read FILE (mountinfo or mounts format) instead of /proc/self/mountinfo\n"
 	"\n"
-	"Columns: TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION.\n"
+	"Columns: TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION FREEZABLE.\n"
+	"FREEZABLE is yes when the filesystem type is known to support freezing (by\n"
+	"its statfs magic), no when it is not, - when it cannot be told.\n"
 	"ACTION is 'freeze' or 'skip:REASON', REASON one of network, no-device, dev,\n"
 	"read-only, shadowed (hidden under a later mount) and bind (already frozen\n"
 	"through an earlier mount). Names are escaped as the kernel does (\\040 for a\n"
@@ -24,10 +27,31 @@ const char mountlist_usage[] =
 	"\n"
 	"Exit codes: 0 success, 1 the table could not be read, 2 usage error.\n";
 
-enum col { TARGET, SOURCE, FSTYPE, MAJMIN, OPTIONS, ID, PARENT, ACTION, NCOLS };
+enum col { TARGET, SOURCE, FSTYPE, MAJMIN, OPTIONS, ID, PARENT, ACTION, FREEZABLE, NCOLS };
 static const char *const col_names[NCOLS] = {
-	"TARGET", "SOURCE", "FSTYPE", "MAJ:MIN", "OPTIONS", "ID", "PARENT", "ACTION",
+	"TARGET", "SOURCE", "FSTYPE", "MAJ:MIN", "OPTIONS", "ID", "PARENT", "ACTION", "FREEZABLE",
 };
+
+/* statfs magic numbers of filesystems whose kernel driver implements
+ * freezing: ext2/3/4, xfs, btrfs, f2fs, jfs, reiserfs, gfs2, nilfs2, ocfs2,
+ * bcachefs. Anything else may answer FIFREEZE with "not supported". */
+static const unsigned freezable[] = {
+	0xEF53, 0x58465342, 0x9123683E, 0xF2F52010, 0x3153464A, 0x52654973, 0x01161970, 0x3434, 0x7461636F, 0xCA451A4E,
+};
+static int live; /* the table is this machine's: its paths can be asked */
+
+/* "yes" when the type is known to freeze, "no" when it is not, "-" when
+ * it cannot be told (a table from elsewhere, a network mount, an error). */
+static const char *can_freeze(const struct mnt *m)
+{
+	struct statfs st;
+	if (!live || m->skip == SKIP_NETWORK || statfs(m->target, &st))
+		return "-";
+	for (size_t i = 0; i < sizeof(freezable) / sizeof(*freezable); i++)
+		if ((unsigned)st.f_type == freezable[i])
+			return "yes";
+	return "no";
+}
 
 static const struct opt opts[] = {
 	{"all", 'a', 0},  {"eligible", 'e', 0}, {"noheadings", 'n', 0},
@@ -72,6 +96,7 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 	case SOURCE: return m->source;
 	case FSTYPE: return m->fstype;
 	case OPTIONS: return m->opts;
+	case FREEZABLE: return can_freeze(m);
 	case ACTION:
 		if (!m->skip)
 			return "freeze";
@@ -188,6 +213,7 @@ int mountlist_main(int argc, char **argv)
 		memcpy(cols, defaults, sizeof(defaults));
 		ncols = sizeof(defaults);
 	}
+	live = !file;
 	if (mtab_read(&t, file))
 		return EXIT_FAIL;
 	mtab_classify(&t, 0);
