@@ -7,9 +7,9 @@ const char status_usage[] =
 	"Print 'frozen' or 'thawed', from the state file that freeze writes and thaw\n"
 	"removes ($QFS_STATE_DIR/state, by default /run/qfs/state).\n"
 	"\n"
-	"  -v    also the frozen mount points, one per line, and who froze them\n"
-	"  -J    JSON: {\"status\":\"frozen\",\"pid\":N,\"time\":T,\"deadline\":T,\n"
-	"        \"watchdog\":N,\"thawed\":T,\"mountpoints\":[...]} (zero fields left out)\n"
+	"  -v, --verbose  also who froze, when, and the mount points\n"
+	"  -J, --json     {\"status\":\"frozen\",\"pid\":N,\"time\":T,\"deadline\":T,\n"
+	"                 \"watchdog\":N,\"thawed\":T,\"mountpoints\":[...]} (0s left out)\n"
 	"\n"
 	"Exit codes: 0 success, 1 the state file could not be read, 2 usage error.\n";
 
