@@ -315,6 +315,8 @@ int freeze_main(int argc, char **argv)
 		usage_error("-F", "only with -n");
 	if (holding)
 		errors_to_stdout = 1;
+	if (!dry)
+		state_dir(); /* a bad QFS_STATE_DIR stops here, before a hook runs */
 	int bad = hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file) ||
 		  mtab_select(&j.t, paths, npaths);
 	free(paths);
