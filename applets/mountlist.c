@@ -103,19 +103,13 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 		return buf;
 	case MAJMIN:
 		*p = 0;
-		v = m->min;
-		do
-			*--p = (char)('0' + v % 10);
-		while (v /= 10);
+		p = fmt_uint(p, m->min);
 		*--p = ':';
 		v = m->maj;
 		break;
 	default: *p = 0;
 	}
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	return p;
+	return fmt_uint(p, v);
 }
 
 static void pad(size_t n)

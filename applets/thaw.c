@@ -40,14 +40,9 @@ static int named(const char *target, struct mnt **list, size_t n)
 /* Is pid a qfs (the watchdog), not some process that reused its number? */
 static int is_qfs(unsigned long long pid)
 {
-	char self[256], other[256], path[40] = "/proc/";
-	struct out o = {-1, 1, 0, 0, 0};
-	out_num(&o, pid);
-	if (!o.buf || o.len > 20)
-		return 0;
-	memcpy(path + 6, o.buf, o.len);
-	strcpy(path + 6 + o.len, "/exe");
-	free(o.buf);
+	char self[256], other[256], num[24], path[48];
+	num[23] = 0;
+	stpcpy(stpcpy(stpcpy(path, "/proc/"), fmt_uint(num + 23, pid)), "/exe");
 	ssize_t a = readlink("/proc/self/exe", self, sizeof(self));
 	ssize_t b = readlink(path, other, sizeof(other));
 	return a > 0 && a == b && !memcmp(self, other, (size_t)a);

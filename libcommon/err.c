@@ -82,9 +82,7 @@ const char *errstr(int num)
 		if (errnums[i] == v)
 			return t;
 	*p = 0;
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
+	p = fmt_uint(p, v);
 	memmove(unknown + 14, p, strlen(p) + 1);
 	return unknown;
 }

@@ -69,12 +69,18 @@ void out_chr(struct out *o, char c)
 		out_mem(o, &c, 1);
 }
 
+/* v in decimal, written backwards so that it ends just before end. */
+char *fmt_uint(char *end, unsigned long long v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
 void out_num(struct out *o, unsigned long long v)
 {
-	char b[24], *p = b + sizeof(b);
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
+	char b[24], *p = fmt_uint(b + sizeof(b), v);
 	out_mem(o, p, (size_t)(b + sizeof(b) - p));
 }
 

@@ -31,6 +31,7 @@ void out_mem(struct out *o, const char *s, size_t n);
 void out_str(struct out *o, const char *s);
 void out_chr(struct out *o, char c);
 void out_num(struct out *o, unsigned long long v);
+char *fmt_uint(char *end, unsigned long long v);
 void out_flush(struct out *o);
 void out_release(struct out *o);
 
