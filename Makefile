@@ -100,8 +100,8 @@ FUZZ_SECONDS = 30
 FUZZ_TARGETS = mountinfo-line mountinfo-file mounts-file decode json
 FUZZ_FLAGS   = -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB     = libcommon/mnt.c libcommon/decode.c libcommon/out.c libcommon/err.c \
-               libcommon/opt.c libcommon/fs.c tests/fuzz/support.c
+FUZZ_LIB     = libcommon/mnt.c libcommon/parse.c libcommon/read.c libcommon/decode.c libcommon/out.c \
+               libcommon/err.c libcommon/opt.c libcommon/fs.c tests/fuzz/support.c
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HDR)
 	@mkdir -p build/fuzz

@@ -317,7 +317,7 @@ int freeze_main(int argc, char **argv)
 		errors_to_stdout = 1;
 	if (!dry)
 		state_dir(); /* a bad QFS_STATE_DIR stops here, before a hook runs */
-	int bad = hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file) ||
+	int bad = hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file, 0) ||
 		  mtab_select(&j.t, paths, npaths);
 	free(paths);
 	if (bad)

@@ -25,9 +25,10 @@ const char mountlist_usage[] =
 	"\n"
 	"Exit codes: 0 success, 1 the table could not be read, 2 usage error.\n";
 
-enum col { TARGET, SOURCE, FSTYPE, MAJMIN, OPTIONS, ID, PARENT, ACTION, FREEZABLE, NCOLS };
+/* The first NNAMES are a mount's names, in struct mnt's order. */
+enum col { TARGET, SOURCE, FSTYPE, OPTIONS, MAJMIN, ID, PARENT, ACTION, FREEZABLE, NCOLS };
 static const char *const col_names[NCOLS] = {
-	"TARGET", "SOURCE", "FSTYPE", "MAJ:MIN", "OPTIONS", "ID", "PARENT", "ACTION", "FREEZABLE",
+	"TARGET", "SOURCE", "FSTYPE", "OPTIONS", "MAJ:MIN", "ID", "PARENT", "ACTION", "FREEZABLE",
 };
 
 /* statfs magic numbers of filesystems whose kernel driver implements
@@ -89,11 +90,9 @@ static const char *cell(const struct mnt *m, int col, char *buf)
 {
 	char *p = buf + 31;
 	unsigned v = col == ID ? m->id : m->parent;
+	if (col < NNAMES)
+		return m->name[col];
 	switch (col) {
-	case TARGET: return m->target;
-	case SOURCE: return m->source;
-	case FSTYPE: return m->fstype;
-	case OPTIONS: return m->opts;
 	case FREEZABLE: return can_freeze(m);
 	case ACTION:
 		if (!m->skip)
@@ -120,15 +119,29 @@ static void pad(size_t n)
 	out_mem(&qout, spaces, n);
 }
 
+/* A cell as a table shows it, or only its width: a name escaped as the
+ * kernel escapes it (unless it is plain: nothing to escape). */
+static size_t put(const struct mnt *m, int col, int print)
+{
+	char buf[32];
+	const char *s = col < NNAMES ? m->name[col] : cell(m, col, buf);
+	size_t n;
+	if (col < NNAMES && !(m->plain >> col & 1))
+		return print ? out_escaped(&qout, s) : escaped_len(s);
+	n = col < NNAMES ? m->len[col] : strlen(s);
+	if (print)
+		out_mem(&qout, s, n);
+	return n;
+}
+
 static void table(const struct mtab *t, const unsigned char *cols, int ncols, int eligible, int heading)
 {
 	size_t w[NCOLS] = {0};
-	char buf[32];
 	for (int c = 0; c < ncols; c++)
 		w[c] = heading ? strlen(col_names[cols[c]]) : 0;
 	for (size_t i = 0; i < t->n; i++)
 		for (int c = 0; c < ncols && !(eligible && t->m[i].skip); c++) {
-			size_t n = escaped_len(cell(&t->m[i], cols[c], buf));
+			size_t n = put(&t->m[i], cols[c], 0);
 			w[c] = n > w[c] ? n : w[c];
 		}
 	for (int c = 0; heading && c < ncols; c++) {
@@ -139,8 +152,7 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 		if (eligible && t->m[i].skip)
 			continue;
 		for (int c = 0; c < ncols; c++) {
-			const char *s = cell(&t->m[i], cols[c], buf);
-			size_t n = out_escaped(&qout, s);
+			size_t n = put(&t->m[i], cols[c], 1);
 			c + 1 < ncols ? pad(w[c] - n + 1) : out_chr(&qout, '\n');
 		}
 	}
@@ -206,7 +218,7 @@ int mountlist_main(int argc, char **argv)
 		ncols = sizeof(defaults);
 	}
 	live = !file;
-	if (mtab_read(&t, file))
+	if (mtab_read(&t, file, as_json || memchr(cols, OPTIONS, (size_t)ncols) != NULL))
 		return EXIT_FAIL;
 	mtab_classify(&t, 0);
 	if (as_json)

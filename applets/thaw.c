@@ -92,8 +92,8 @@ int thaw_main(int argc, char **argv)
 	}
 	if (o.nops)
 		usage_error("unexpected argument", argv[0]);
-	int bad =
-		hook_load(&hooks, hook && *hook ? hook : NULL) || mtab_read(&t, NULL) || mtab_select(&t, paths, npaths);
+	int bad = hook_load(&hooks, hook && *hook ? hook : NULL) || mtab_read(&t, NULL, 0) ||
+		  mtab_select(&t, paths, npaths);
 	free(paths);
 	if (bad)
 		return EXIT_FAIL;

@@ -42,9 +42,23 @@ int contains(const char *s, const char *sub)
 	return 0;
 }
 
-static int mangled(unsigned char c)
+/* The kernel's escaping (mangle() in fs/proc_namespace.c) covers a space,
+ * a tab, a newline and a backslash; qfs adds every other control
+ * character, so that an escaped name is always one printable field. */
+static const unsigned char escape_tab[256] = {[0 ... ' '] = 1, ['\\'] = 1, [0x7f] = 1};
+
+/* The first byte from s on that escaping changes: all of them rare in a
+ * name, but the NUL or space that ends it. Two bytes a step halves the
+ * loop's own cost. */
+char *escape_next(const char *s)
 {
-	return c <= ' ' || c == '\\' || c == 0x7f;
+	const unsigned char *e = (const unsigned char *)s;
+	for (;; e += 2) {
+		if (escape_tab[e[0]])
+			return (char *)e;
+		if (escape_tab[e[1]])
+			return (char *)e + 1;
+	}
 }
 
 /* \ooo, as the kernel escapes a byte */
@@ -59,18 +73,16 @@ static void out_octal(struct out *o, unsigned char c)
 size_t out_escaped(struct out *o, const char *s)
 {
 	size_t width = 0;
-	while (*s) {
-		const char *run = s;
-		while (*s && !mangled((unsigned char)*s))
-			s++;
-		out_mem(o, run, (size_t)(s - run));
-		width += (size_t)(s - run);
-		if (*s) {
-			out_octal(o, (unsigned char)*s++);
-			width += 4;
-		}
+	for (;;) {
+		const char *e = escape_next(s);
+		out_mem(o, s, (size_t)(e - s));
+		width += (size_t)(e - s);
+		if (!*e)
+			return width;
+		out_octal(o, (unsigned char)*e);
+		width += 4;
+		s = e + 1;
 	}
-	return width;
 }
 
 /* Text for a one-line message: control characters (a newline in a name)
@@ -91,9 +103,14 @@ void out_oneline(struct out *o, const char *s)
 size_t escaped_len(const char *s)
 {
 	size_t n = 0;
-	for (; *s; s++)
-		n += mangled((unsigned char)*s) ? 4 : 1;
-	return n;
+	for (;;) {
+		const char *e = escape_next(s);
+		n += (size_t)(e - s);
+		if (!*e)
+			return n;
+		n += 4;
+		s = e + 1;
+	}
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */

@@ -31,8 +31,9 @@ int fault_hit(const char *var)
 }
 #endif
 
-/* The mount id of path relative to dirfd ("" for dirfd itself): statx
- * (Linux 5.8), else name_to_handle_at, as qemu-ga does. */
+/* The mount id of path relative to dirfd ("" for dirfd itself; a symbolic
+ * link is followed): statx (Linux 5.8), else name_to_handle_at, as qemu-ga
+ * does. */
 int mount_id_at(int dirfd, const char *path, unsigned long long *id)
 {
 	unsigned long long sx[32] = {0}; /* struct statx: 256 bytes, mnt_id at 144 */
@@ -51,7 +52,7 @@ int mount_id_at(int dirfd, const char *path, unsigned long long *id)
 	} h;
 	int mid;
 	h.fh.handle_bytes = sizeof(h.room);
-	if (name_to_handle_at(dirfd, path, &h.fh, &mid, flags) && errno != EOVERFLOW)
+	if (name_to_handle_at(dirfd, path, &h.fh, &mid, *path ? AT_SYMLINK_FOLLOW : flags) && errno != EOVERFLOW)
 		return -1;
 	*id = (unsigned)mid;
 	return 0;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -47,24 +48,41 @@ static void list(void)
 	}
 }
 
+/* Without /proc (early in an initramfs): argv[0], if it is a path. */
+static int argv0_path(char *self, size_t size, const char *argv0)
+{
+	self[0] = 0;
+	if (!argv0 || !strchr(argv0, '/') || strlen(argv0) >= size / 2)
+		return -1;
+	if (*argv0 != '/') {
+		if (!getcwd(self, size / 2))
+			return -1;
+		strcat(self, "/");
+	}
+	strcat(self, argv0);
+	return 0;
+}
+
 /* busybox --install -s: a symlink per applet in dir, to this binary. */
 static int install(const char *dir, const char *argv0)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int rc = EXIT_OK;
-	char *slash, *where;
+	struct stat a, b;
+	char *slash;
 	if (n > 0)
 		self[n] = 0;
-	else if (!realpath(argv0, self))
-		die("cannot find this binary's path", argv0, errstr(errno));
+	else if (argv0_path(self, sizeof(self), argv0))
+		die("cannot find this binary's path", argv0, NULL);
 	/* a binary installed in dir itself is linked by name, so the tree can be
 	 * moved (an initramfs built on another machine) */
 	slash = strrchr(self, '/');
-	where = realpath(dir, NULL);
-	if (where && slash && (size_t)(slash - self) == strlen(where) && !strncmp(self, where, (size_t)(slash - self)))
-		memmove(self, slash + 1, strlen(slash));
-	free(where);
+	*slash = 0;
+	if (!stat(*self ? self : "/", &a) && !stat(dir, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		memmove(self, slash + 1, strlen(slash + 1) + 1);
+	else
+		*slash = '/';
 	for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
 		char *link = path_join(dir, applets[i].name);
 		if (symlink(self, link) && errno != EEXIST) {

@@ -86,21 +86,25 @@ int opt_next(struct optstate *s, const struct opt *opts)
 	return 0;
 }
 
-int parse_uint(const char *s, unsigned long long max, unsigned long long *v)
+/* The decimal number at s, at most max and 19 digits (so that it cannot
+ * wrap): returns where it ends, or NULL when there is none or too large. */
+const char *scan_uint(const char *s, unsigned long long max, unsigned long long *v)
 {
 	unsigned long long n = 0;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		unsigned d = (unsigned)(*s - '0');
-		if (n > (max - d) / 10)
-			return -1;
-		n = n * 10 + d;
-	}
+	const char *p = s;
+	for (; *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	if (p == s || p - s > 19 || n > max)
+		return NULL;
 	*v = n;
-	return 0;
+	return p;
+}
+
+/* A whole string of digits. */
+int parse_uint(const char *s, unsigned long long max, unsigned long long *v)
+{
+	const char *end = scan_uint(s, max, v);
+	return end && !*end ? 0 : -1;
 }
 
 /* A duration in whole seconds, 1 to a day. */

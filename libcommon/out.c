@@ -31,16 +31,15 @@ void out_flush(struct out *o)
 	o->len = 0;
 }
 
-void out_mem(struct out *o, const char *s, size_t n)
+/* Room for n more bytes in o's buffer: 0, or -1 when they were written
+ * straight through (or could not be held). Kept apart from out_mem, or
+ * inlined it would slow every call down. */
+__attribute__((noinline)) static int out_room(struct out *o, const char *s, size_t n)
 {
-	if (!n)
-		return;
-	if (o->len + n > o->cap) {
-		out_flush(o);
-		if (!o->hold && n >= 4096) {
-			write_all(o->fd, s, n);
-			return;
-		}
+	out_flush(o);
+	if (!o->hold && n >= 4096) {
+		write_all(o->fd, s, n);
+		return -1;
 	}
 	if (o->len + n > o->cap) {
 		size_t cap = o->cap ? o->cap : 4096;
@@ -48,11 +47,19 @@ void out_mem(struct out *o, const char *s, size_t n)
 			cap *= 2;
 		char *b = realloc(o->buf, cap);
 		if (!b)
-			return; /* held output is best effort; never block a thaw on it */
+			return -1; /* held output is best effort; never block a thaw on it */
 		o->buf = b;
 		o->cap = cap;
 	}
-	memcpy(o->buf + o->len, s, n);
+	return 0;
+}
+
+void out_mem(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap && out_room(o, s, n))
+		return;
+	if (n)
+		memcpy(o->buf + o->len, s, n);
 	o->len += n;
 }
 

@@ -62,10 +62,12 @@ struct optstate {
 };
 void opt_init(struct optstate *s, char **argv);
 int opt_next(struct optstate *s, const struct opt *opts);
+const char *scan_uint(const char *s, unsigned long long max, unsigned long long *v);
 int parse_uint(const char *s, unsigned long long max, unsigned long long *v);
 unsigned opt_seconds(const char *s);
 
 /* decode.c */
+char *escape_next(const char *s);
 size_t decode_mntname(char *s);
 void json_str(struct out *o, const char *s);
 size_t out_escaped(struct out *o, const char *s);
@@ -73,28 +75,54 @@ void out_oneline(struct out *o, const char *s);
 size_t escaped_len(const char *s);
 int contains(const char *s, const char *sub);
 
-/* mnt.c: the mount table. */
+/* read.c: whole files, or a chunk at a time. Far more than any mount
+ * table (the kernel's default limit is 100,000 mounts): -F of an endless
+ * stream fails instead of taking all memory. */
+enum { READ_MAX = 1 << 28 };
+char *read_file(const char *name, size_t *len);
+ssize_t read_more(int fd, char **buf, size_t *cap, size_t have);
+
+/* The mount table: parse.c reads it, mnt.c orders and judges it. */
 enum skip { SKIP_NONE, SKIP_NETWORK, SKIP_NODEV, SKIP_DEV, SKIP_RO, SKIP_SHADOWED, SKIP_BIND, SKIP_UNSELECTED };
+enum { NAME_TARGET, NAME_SOURCE, NAME_FSTYPE, NAME_OPTS, NNAMES };
 struct mnt {
-	char *root, *target, *opts, *fstype, *source, *sopts;
+	union { /* by name, or by number for a table's columns */
+		struct {
+			char *target, *source, *fstype, *opts; /* decoded; options as they are, if kept */
+		};
+		char *name[NNAMES];
+	};
+	unsigned len[NNAMES]; /* their lengths */
 	unsigned id, parent, maj, min;
 	dev_t dev;            /* the filesystem's device: major 0 resolved through the source */
 	size_t up;            /* parent's index, or SIZE_MAX */
 	unsigned char fixed;  /* a reason known from the table alone */
 	unsigned char hidden; /* under a mount that another covers */
+	unsigned char ro;     /* the superblock is read-only */
+	unsigned char plain;  /* bit k: name[k] holds no byte that escaping changes */
 	unsigned char skip, sel, frozen;
 	int fd;
 };
+struct names {
+	struct names *prev;
+	char s[];
+};
 struct mtab {
 	struct mnt *m;
-	size_t n;
-	size_t *order; /* parents before children */
-	char *buf;
-	int info; /* read from mountinfo (ids and parents are real) */
+	size_t n, cap;
+	size_t *order;        /* parents before children */
+	int info;             /* read from mountinfo (ids and parents are real); -1 until known */
+	int opts;             /* keep the options of mountinfo lines (a mounts line's are needed) */
+	size_t line;          /* lines read, for messages */
+	struct names *blocks; /* where the names are, newest first */
+	char *names;          /* free space in the newest block */
+	size_t left;
 };
-char *read_file(const char *name, size_t *len);
-int mtab_read(struct mtab *t, const char *file);
+void mtab_init(struct mtab *t, int opts);
+long mtab_feed(struct mtab *t, char *buf, size_t len, int eof, const char *file);
+int mtab_read(struct mtab *t, const char *file, int opts);
 int mtab_parse(struct mtab *t, char *buf, size_t len, const char *name);
+int mtab_finish(struct mtab *t);
 const char *skip_word(int skip);
 int mtab_select(struct mtab *t, char **paths, int n);
 void mtab_classify(struct mtab *t, int selected_only);

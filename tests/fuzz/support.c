@@ -145,13 +145,13 @@ int json_string_ok(const char *str, size_t len, const char *want)
 static void check_mount(const struct mtab *t, size_t i, struct out *o)
 {
 	const struct mnt *m = &t->m[i];
-	const char *names[] = {m->root, m->target, m->opts, m->fstype, m->source, m->sopts};
+	char *const *names = m->name;
 	check(m->fd == -1);
 	check(m->target[0] == '/'); /* whatever the format, a mount point is absolute */
 	check(m->up == SIZE_MAX || (m->up < t->n && m->up != i));
 	check(t->info || m->up == SIZE_MAX);
-	for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++) {
-		check(names[k] != NULL);
+	for (size_t k = 0; k < NNAMES; k++) {
+		check(names[k] != NULL && strlen(names[k]) == m->len[k]);
 		o->len = 0;
 		out_escaped(o, names[k]);
 		check(o->len == escaped_len(names[k]));
@@ -209,6 +209,31 @@ static void check_classify(struct mtab *t, int selected_only)
 	}
 }
 
+/* The table in buf fed in two reads split at k, as mtab_read may meet
+ * it: the mounts parsed, or SIZE_MAX when it is refused. */
+static size_t fed_in_two(const char *buf, size_t len, size_t k)
+{
+	struct mtab t;
+	char *b = xmalloc(len + 1);
+	long used;
+	size_t n = SIZE_MAX;
+	mtab_init(&t, 1);
+	memcpy(b, buf, k);
+	b[k] = 0;
+	used = mtab_feed(&t, b, k, 0, "fuzz");
+	if (used >= 0) {
+		size_t rest = len - (size_t)used;
+		memmove(b, b + used, k - (size_t)used);
+		memcpy(b + k - (size_t)used, buf + k, len - k);
+		b[rest] = 0;
+		if (mtab_feed(&t, b, rest, 1, "fuzz") >= 0)
+			n = t.n;
+	}
+	mtab_free(&t);
+	free(b);
+	return n;
+}
+
 /* prefix (may be "") and data, as one table. */
 void fuzz_mtab(const char *prefix, const uint8_t *data, size_t size)
 {
@@ -222,7 +247,12 @@ void fuzz_mtab(const char *prefix, const uint8_t *data, size_t size)
 	buf[plen + size] = 0;
 	for (size_t i = 0; i < plen + size; i++)
 		lines += buf[i] == '\n';
-	if (mtab_parse(&t, buf, plen + size, "fuzz") == 0) {
+	/* split where the data says, before the whole parse writes into buf */
+	size_t fed = fed_in_two(buf, plen + size, size ? plen + data[0] % (size + 1) : plen);
+	if (mtab_parse(&t, buf, plen + size, "fuzz") != 0) {
+		check(fed == SIZE_MAX);
+	} else {
+		check(fed == t.n);
 		check(t.n <= lines);
 		check_order(&t);
 		for (size_t i = 0; i < t.n; i++)
@@ -232,6 +262,7 @@ void fuzz_mtab(const char *prefix, const uint8_t *data, size_t size)
 	}
 	mtab_free(&t);
 	free(o.buf);
+	free(buf);
 }
 
 /* A validator that let everything through would make the json target
