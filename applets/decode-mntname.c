@@ -8,8 +8,8 @@ const char decode_mntname_usage[] =
 	"\n"
 	"Print each NAME with the escapes of /proc/self/mountinfo decoded (\\040 is a\n"
 	"space, \\011 a tab, \\012 a newline, \\134 or \\\\ a backslash; any other\n"
-	"backslash is kept), one per line. Without NAME, decode standard input line\n"
-	"by line.\n"
+	"backslash is kept; \\000 ends the name), one per line. Without NAME, decode\n"
+	"standard input line by line.\n"
 	"\n"
 	"Exit codes: 0 success, 1 standard input could not be read, 2 usage error.\n";
 

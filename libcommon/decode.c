@@ -10,21 +10,30 @@ static int odigit(char c, char hi)
 
 /* In place, as qemu-ga's decode_mntname: "\\" is a backslash, "\ooo" with a
  * first digit 0-3 is that byte, and any other backslash stays as it is.
- * Returns the new length. */
+ * "\000" ends the name, as the NUL it stands for would in C. Returns the
+ * new length. */
 size_t decode_mntname(char *s)
 {
-	char *w = strchr(s, '\\');
-	if (!w)
-		return strlen(s); /* the common case: nothing escaped */
-	for (const char *r = w; *r; w++) {
-		if (r[0] == '\\' && r[1] == '\\') {
-			*w = '\\';
+	char *w = s, *r = s;
+	for (;;) {
+		char *b = strchrnul(r, '\\');
+		if (w != r)
+			memmove(w, r, (size_t)(b - r));
+		w += b - r;
+		r = b;
+		if (!*r)
+			break;
+		if (r[1] == '\\') {
+			*w++ = '\\';
 			r += 2;
-		} else if (r[0] == '\\' && odigit(r[1], '3') && odigit(r[2], '7') && odigit(r[3], '7')) {
+		} else if (odigit(r[1], '3') && odigit(r[2], '7') && odigit(r[3], '7')) {
 			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			if (!*w)
+				break;
+			w++;
 			r += 4;
 		} else {
-			*w = *r++;
+			*w++ = *r++;
 		}
 	}
 	*w = 0;

@@ -87,11 +87,7 @@ static int keep(struct mtab *t, struct scan *s, struct mnt *m, int k)
 	if (next(s) || (t->left <= s->len && new_block(t, s->len)))
 		return -1;
 	m->name[k] = memcpy(t->names, s->f, s->len + 1);
-	size_t len = s->len;
-	if (s->odd && k != NAME_OPTS) {
-		decode_mntname(m->name[k]);
-		len = strlen(m->name[k]); /* a "\000" ends it */
-	}
+	size_t len = s->odd && k != NAME_OPTS ? decode_mntname(m->name[k]) : s->len;
 	m->len[k] = (unsigned)len;
 	m->plain |= (unsigned char)(!s->odd << k);
 	t->names += len + 1;
