@@ -218,7 +218,7 @@ int mountlist_main(int argc, char **argv)
 		ncols = sizeof(defaults);
 	}
 	live = !file;
-	if (mtab_read(&t, file, as_json || memchr(cols, OPTIONS, (size_t)ncols) != NULL))
+	if (mtab_read(&t, file, memchr(cols, OPTIONS, (size_t)ncols) != NULL))
 		return EXIT_FAIL;
 	mtab_classify(&t, 0);
 	if (as_json)

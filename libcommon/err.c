@@ -23,6 +23,7 @@ static void line(struct out *o, const char *prefix, const char *const *part)
 void complain(const char *a, const char *b, const char *c)
 {
 	const char *part[3] = {a, b, c};
+	out_flush(&qout); /* what was said before comes first, with 2>&1 too */
 	line(&qerr, applet_name, part);
 	if (errors_to_stdout)
 		line(&qout, "error", part);

@@ -29,7 +29,7 @@ static const struct applet applets[] = {
 
 static const char qfs_usage[] =
 	"Usage: qfs APPLET [ARGS]...  (or APPLET [ARGS]... through a symlink)\n"
-	"       qfs --list | --version | --help | --install DIR\n"
+	"       qfs --list | --version | --help | --install [-s] DIR\n"
 	"\n"
 	"Freeze and thaw Linux filesystems safely, so that a snapshot taken underneath\n"
 	"is consistent. 'qfs APPLET --help' describes each applet.\n"
@@ -63,7 +63,7 @@ static int argv0_path(char *self, size_t size, const char *argv0)
 	return 0;
 }
 
-/* busybox --install -s: a symlink per applet in dir, to this binary. */
+/* busybox's --install -s: a symlink per applet in dir, to this binary. */
 static int install(const char *dir, const char *argv0)
 {
 	char self[PATH_MAX];
@@ -145,9 +145,11 @@ int main(int argc, char **argv)
 		}
 		out_chr(&qout, '\n');
 	} else if (!strcmp(a1, "--install")) {
-		if (argc != 3)
-			usage_error("usage", "qfs --install DIR");
-		quit(install(argv[2], argv[0]));
+		/* busybox's spelling too: -s asks for symbolic links, all qfs makes */
+		int s = argc > 2 && !strcmp(argv[2], "-s");
+		if (argc != 3 + s)
+			usage_error("usage", "qfs --install [-s] DIR");
+		quit(install(argv[2 + s], argv[0]));
 	} else if ((ap = find(a1))) {
 		run(ap, argc - 1, argv + 1);
 	} else {
