@@ -124,11 +124,17 @@ static void pad(size_t n)
 static size_t put(const struct mnt *m, int col, int print)
 {
 	char buf[32];
-	const char *s = col < NNAMES ? m->name[col] : cell(m, col, buf);
+	const char *s;
 	size_t n;
-	if (col < NNAMES && !(m->plain >> col & 1))
-		return print ? out_escaped(&qout, s) : escaped_len(s);
-	n = col < NNAMES ? m->len[col] : strlen(s);
+	if (col >= NNAMES) {
+		s = cell(m, col, buf);
+		n = strlen(s);
+	} else if (!(m->plain >> col & 1)) {
+		return out_escaped(print ? &qout : NULL, m->name[col]);
+	} else {
+		s = m->name[col];
+		n = m->len[col];
+	}
 	if (print)
 		out_mem(&qout, s, n);
 	return n;

@@ -78,17 +78,20 @@ static void out_octal(struct out *o, unsigned char c)
 }
 
 /* The inverse, as the kernel writes /proc/self/mounts (\040 for a space), so
- * that a line of names splits on blanks and decodes back. */
+ * that a line of names splits on blanks and decodes back. Returns the
+ * width; with o NULL, only measures it. */
 size_t out_escaped(struct out *o, const char *s)
 {
 	size_t width = 0;
 	for (;;) {
 		const char *e = escape_next(s);
-		out_mem(o, s, (size_t)(e - s));
+		if (o)
+			out_mem(o, s, (size_t)(e - s));
 		width += (size_t)(e - s);
 		if (!*e)
 			return width;
-		out_octal(o, (unsigned char)*e);
+		if (o)
+			out_octal(o, (unsigned char)*e);
 		width += 4;
 		s = e + 1;
 	}
@@ -111,15 +114,7 @@ void out_oneline(struct out *o, const char *s)
 
 size_t escaped_len(const char *s)
 {
-	size_t n = 0;
-	for (;;) {
-		const char *e = escape_next(s);
-		n += (size_t)(e - s);
-		if (!*e)
-			return n;
-		n += 4;
-		s = e + 1;
-	}
+	return out_escaped(NULL, s);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */

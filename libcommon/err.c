@@ -88,7 +88,6 @@ const char *errstr(int num)
 	return unknown;
 }
 
-
 void complain_errno(const char *a, const char *b)
 {
 	complain(a, b, errstr(errno));

@@ -52,11 +52,12 @@ static int next(struct scan *s)
 	return 0;
 }
 
-/* A number up to 2^32-1 and the byte after it, sep. */
+/* A number up to 2^32-1 and the byte after it, sep (numbers lead a line,
+ * so it has not ended yet). */
 static int number(struct scan *s, unsigned *v, char sep)
 {
 	unsigned long long n;
-	const char *end = s->eol ? NULL : scan_uint(s->p, UINT_MAX, &n);
+	const char *end = scan_uint(s->p, UINT_MAX, &n);
 	if (!end || *end != sep)
 		return -1;
 	*v = (unsigned)n;
