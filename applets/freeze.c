@@ -61,7 +61,12 @@ struct job {
 	struct hooks hooks;
 	size_t hooks_ran;
 	unsigned timeout;
-	int verbose, use_state, wdctl, expired, thaw_rc;
+	int verbose, wdctl, expired, thaw_rc, held;
+	pid_t wd;
+	size_t kept;      /* released but left frozen for another hold */
+	char *lost;       /* "was thawed by another command while CMD ran" */
+	struct holds hs;  /* locked from the reservation until the hold is written */
+	struct hold mine; /* name empty: no hold is kept */
 };
 
 /* Output that would land on a filesystem about to be frozen waits in memory. */
@@ -98,68 +103,186 @@ static char *mounts_env(const struct job *j)
 	return e;
 }
 
-static int write_state(struct job *j, pid_t watchdog)
+/* A hold needs a state directory that is not on a filesystem being frozen:
+ * writing there would sleep until the thaw. It is named after this process
+ * and when it started, which no later process can share. */
+static int name_hold(struct job *j)
 {
-	struct state s = {0};
-	char dir[4096];
+	char dir[4096], num[24], *p;
+	struct hold *h = &j->mine;
 	if (mtab_frozen_at(&j->t, AT_FDCWD, state_existing_dir(dir, sizeof(dir)))) {
 		complain(state_dir(), "on a filesystem being frozen: no state file written", NULL);
-		j->use_state = 0;
 		return 0;
 	}
-	s.pid = (unsigned long long)getpid();
-	s.time = now_s();
-	s.watchdog = watchdog > 0 ? (unsigned long long)watchdog : 0;
-	s.deadline = j->timeout ? s.time + j->timeout : 0;
-	s.targets = malloc((j->n + 1) * sizeof(*s.targets));
-	if (!s.targets)
+	h->v[H_PID] = (unsigned long long)getpid();
+	h->v[H_START] = proc_start(h->v[H_PID]);
+	num[23] = 0;
+	p = stpcpy(stpcpy(h->name, "hold."), fmt_uint(num + 23, h->v[H_PID]));
+	stpcpy(stpcpy(p, "."), fmt_uint(num + 23, h->v[H_START]));
+	h->fs = malloc((j->n + 1) * sizeof(*h->fs));
+	if (!h->fs)
 		die("out of memory", NULL, NULL);
-	for (size_t i = 0; i < j->n; i++)
-		s.targets[s.n++] = j->list[i]->target;
-	j->use_state = !state_write(&s);
-	free(s.targets);
-	return j->use_state ? 0 : -1;
+	return 1;
 }
 
-/* Everything this call did, undone: thaw, disarm, forget, thaw hooks.
+/* The filesystems the hold names: all that are planned, or those kept frozen. */
+static void hold_fill(struct job *j, int all)
+{
+	struct hold *h = &j->mine;
+	h->n = 0;
+	for (size_t i = 0; i < j->n; i++) {
+		struct mnt *m = j->list[i];
+		if (all || m->frozen)
+			h->fs[h->n++] = (struct holdfs){(unsigned long long)m->dev, m->id, m->target};
+	}
+}
+
+/* Takes the lock and reserves the hold before anything is frozen, so that an
+ * unwritable state directory fails with nothing frozen. */
+static int holds_begin(struct job *j, int kind)
+{
+	struct hold *h = &j->mine;
+	if (holds_open(&j->hs, 1))
+		return -1;
+	h->kind = kind;
+	h->v[H_TIME] = now_s();
+	h->v[H_DEADLINE] = j->timeout ? h->v[H_TIME] + j->timeout : 0;
+	h->v[H_WATCHDOG] = j->wd > 0 ? (unsigned long long)j->wd : 0;
+	h->v[H_WDSTART] = proc_start(h->v[H_WATCHDOG]);
+	hold_fill(j, 1);
+	return hold_save(&j->hs, h);
+}
+
+/* The hold names what this freeze keeps frozen (none: no hold), and the
+ * lock is let go. */
+static int holds_commit(struct job *j, size_t count)
+{
+	int rc = 0;
+	if (j->hs.lock < 0)
+		return 0;
+	hold_fill(j, 0);
+	if (count)
+		rc = hold_save(&j->hs, &j->mine);
+	else
+		hold_drop(&j->hs, &j->mine);
+	j->held = count && !rc;
+	holds_close(&j->hs);
+	return rc;
+}
+
+static void disarm(struct job *j)
+{
+	watchdog_tell(&j->wdctl, 'd');
+	if (j->wd > 0)
+		waitpid(j->wd, NULL, 0);
+	j->wd = 0;
+}
+
+/* At release: thaw m (FS_FROZEN) or leave it to another live hold (0).
+ * Returns -1 when it was thawed under this freeze, so a snapshot taken
+ * meanwhile may not be consistent. */
+static int settle(struct job *j, struct mnt *m, const struct hold *mine)
+{
+	const struct hold *o;
+	int lost;
+	if (!hold_lists(mine, m->dev)) {
+		/* `qfs thaw` took it out of the hold: no longer this freeze's */
+		m->frozen = 0;
+		complain(m->target, j->lost, NULL);
+		return -1;
+	}
+	/* a FIFREEZE that succeeds says another program thawed it; it is frozen
+	 * again now, for the holds that still need it */
+	lost = fs_freeze(m->fd) == 0;
+	if (lost)
+		complain(m->target, j->lost, NULL);
+	o = holds_keeping(&j->hs, (unsigned long long)m->dev, mine);
+	m->frozen = o ? 0 : FS_FROZEN;
+	if (o) {
+		j->kept++;
+		if (j->verbose) {
+			out_str(&qout, "kept ");
+			out_escaped(&qout, m->target);
+			out_str(&qout, " frozen (held by ");
+			out_num(&qout, o->v[H_PID]);
+			out_str(&qout, ")\n");
+		}
+	}
+	return lost ? -1 : 0;
+}
+
+/* This freeze's filesystems, thawed parents first, except those another
+ * live hold keeps frozen. Returns -1 when a thaw failed or a filesystem was
+ * thawed under this freeze. */
+static int release(struct job *j, int verbose, size_t *count)
+{
+	int rc = 0;
+	struct hold *mine = NULL;
+	disarm(j);
+	if (j->held && holds_open(&j->hs, 0))
+		rc = -1; /* unreadable: thaw what this process froze itself */
+	else if (j->held)
+		mine = holds_find(&j->hs, j->mine.name);
+	for (size_t i = 0; i < j->n && j->hs.lock >= 0; i++)
+		if (j->list[i]->frozen && settle(j, j->list[i], mine))
+			rc = -1;
+	if (fs_thaw_list(j->list, j->n, 0, verbose, count))
+		rc = -1;
+	if (mine)
+		hold_drop(&j->hs, mine);
+	holds_close(&j->hs);
+	j->held = 0;
+	return rc;
+}
+
+/* Everything this call did, undone: released, disarmed, thaw hooks run.
  * Returns -1 when a thaw or a hook failed. */
 static int undo(struct job *j, int verbose, size_t *count)
 {
 	size_t n = 0;
-	int rc = fs_thaw_list(j->list, j->n, 0, verbose, &n);
-	watchdog_tell(&j->wdctl, 'd');
-	if (j->use_state) {
-		/* not another freeze's, made since ours */
-		struct state s;
-		if (state_read(&s) <= 0 || s.pid == (unsigned long long)getpid())
-			state_remove();
-		state_free(&s);
-	}
-	j->use_state = 0;
+	int rc = release(j, verbose, &n);
 	out_release(&qout);
 	out_release(&qerr);
 	if (hook_run(&j->hooks, "thaw", &j->hooks_ran))
 		rc = -1;
 	if (verbose)
-		fs_count(n, "thawed");
+		fs_count(n, "thawed", 0);
 	if (count)
-		*count = n;
+		*count = n + j->kept;
 	return rc;
 }
 
+/* A failure while freezing: thaw what was frozen (no other hold can keep it:
+ * the lock was held throughout), drop the reservation, and exit. */
 static _Noreturn void abort_freeze(struct job *j, int code)
 {
+	size_t n;
+	fs_thaw_list(j->list, j->n, 0, 0, &n);
+	if (j->hs.lock >= 0)
+		hold_drop(&j->hs, &j->mine);
+	holds_close(&j->hs);
 	undo(j, 0, NULL);
 	quit(code);
 }
 
-/* Children before parents. Returns how many were frozen; on a failure
+static void joined(const struct mnt *m, const struct hold *o)
+{
+	out_str(&qout, "joined ");
+	out_escaped(&qout, m->target);
+	out_str(&qout, " (held by ");
+	out_num(&qout, o->v[H_PID]);
+	out_str(&qout, ")\n");
+}
+
+/* Children before parents; what a live hold keeps frozen is joined, not
+ * frozen again. Returns how many this freeze keeps frozen; on a failure
  * undoes everything and exits. */
 static size_t freeze_all(struct job *j)
 {
-	size_t count = 0;
+	size_t count = 0, foreign = 0;
 	for (size_t k = j->t.n; k-- > 0;) {
 		struct mnt *m = &j->t.m[j->t.order[k]];
+		const struct hold *o;
 		int sig;
 		if (m->skip == SKIP_UNSELECTED)
 			continue;
@@ -170,21 +293,27 @@ static size_t freeze_all(struct job *j)
 		}
 		if ((sig = sig_stop_pending()))
 			abort_freeze(j, 128 + sig);
-		if (fs_freeze(m->fd) == 0) {
-			m->frozen = 1;
+		if ((o = holds_keeping(&j->hs, (unsigned long long)m->dev, NULL))) {
+			m->frozen = FS_JOINED;
+			count++;
+			if (j->verbose)
+				joined(m, o);
+		} else if (fs_freeze(m->fd) == 0) {
+			m->frozen = FS_FROZEN;
 			count++;
 			if (j->verbose)
 				fs_said("frozen ", m);
 		} else if (errno == EOPNOTSUPP || errno == EBUSY) {
+			foreign += errno == EBUSY;
 			if (j->verbose)
-				fs_skipped(m, errno == EBUSY ? "already frozen" : "not supported");
+				fs_skipped(m, errno == EBUSY ? "frozen by another program" : "not supported");
 		} else {
 			complain_errno(m->target, NULL);
 			abort_freeze(j, EXIT_FAIL);
 		}
 	}
 	if (j->verbose)
-		fs_count(count, "frozen");
+		fs_count(count, "frozen", foreign);
 	return count;
 }
 
@@ -265,6 +394,16 @@ static void hold(struct job *j, long end)
 	}
 }
 
+static char *lost_message(char **cmd)
+{
+	const char *what = cmd ? cmd[0] : "held";
+	char *s = malloc(strlen(what) + 48);
+	if (!s)
+		die("out of memory", NULL, NULL);
+	stpcpy(stpcpy(stpcpy(s, "was thawed by another command while "), what), cmd ? " ran" : "");
+	return s;
+}
+
 static int prepare(struct job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
@@ -275,14 +414,13 @@ static int prepare(struct job *j)
 
 int freeze_main(int argc, char **argv)
 {
-	struct job j = {.wdctl = -1};
+	struct job j = {.wdctl = -1, .hs = {.dir = -1, .lock = -1}};
 	struct optstate o;
 	const char *file = NULL, *hook = getenv("QFS_HOOK");
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
 	int npaths = 0, dry = 0, holding = 0, k;
 	unsigned hook_timeout = 60;
 	long end = 0;
-	pid_t wd = 0;
 	if (!paths)
 		die("out of memory", NULL, NULL);
 	opt_init(&o, argv);
@@ -340,18 +478,23 @@ int freeze_main(int argc, char **argv)
 	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
 		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(&j);
+	int keep = name_hold(&j);
 	if (j.timeout || cmd || holding) {
 		/* qfs's own deadline comes first; the watchdog's is the backstop */
 		unsigned wd_seconds = j.timeout && (cmd || holding) ? j.timeout + 2 : j.timeout;
-		wd = watchdog_start(j.list, j.n, wd_seconds, 1, &j.wdctl);
-		if (wd < 0)
+		j.wd = watchdog_start(j.list, j.n, wd_seconds, keep ? j.mine.name : NULL, &j.wdctl);
+		if (j.wd < 0)
 			abort_freeze(&j, EXIT_FAIL);
 	}
-	if (write_state(&j, wd))
+	int kind = cmd ? HOLD_CMD : holding ? HOLD_HOLD : j.timeout ? HOLD_TIMEOUT : HOLD_PLAIN;
+	if (keep && holds_begin(&j, kind))
 		abort_freeze(&j, EXIT_FAIL);
+	j.lost = lost_message(cmd);
 	if (j.timeout)
 		end = now_ms() + j.timeout * 1000L;
 	size_t frozen = freeze_all(&j);
+	if (holds_commit(&j, frozen))
+		abort_freeze(&j, EXIT_FAIL);
 	if (!cmd && !holding) {
 		watchdog_tell(&j.wdctl, 'k');
 		drop_held();

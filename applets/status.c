@@ -1,91 +1,108 @@
-/* status: is a freeze in force? */
+/* status: which freezes are in force? */
 #include "qfs.h"
 
 const char status_usage[] =
 	"Usage: qfs status [-vJ]\n"
 	"\n"
-	"Print 'frozen' or 'thawed', from the state file that freeze writes and thaw\n"
-	"removes ($QFS_STATE_DIR/state, by default /run/qfs/state).\n"
+	"Print 'frozen' while any freeze keeps a filesystem frozen, else 'thawed', from\n"
+	"the holds that freeze records in $QFS_STATE_DIR (by default /run/qfs). A hold\n"
+	"whose freezer and watchdog are both gone is removed, and what only it kept\n"
+	"frozen is thawed.\n"
 	"\n"
-	"  -v, --verbose  also who froze, when, and the mount points\n"
-	"  -J, --json     {\"status\":\"frozen\",\"pid\":N,\"time\":T,\"deadline\":T,\n"
-	"                 \"watchdog\":N,\"thawed\":T,\"mountpoints\":[...]} (0s left out)\n"
+	"  -v, --verbose  also each freeze: pid, kind, since, deadline, watchdog and\n"
+	"                 its mount points\n"
+	"  -J, --json     {\"status\":\"frozen\",\"freezes\":[{\"pid\":N,\"kind\":\"cmd\",\n"
+	"                 \"time\":T,\"deadline\":T,\"watchdog\":N,\"mountpoints\":[...]}]}\n"
+	"                 (deadline and watchdog left out when there are none)\n"
 	"\n"
-	"Exit codes: 0 success, 1 the state file could not be read, 2 usage error.\n";
+	"Kinds: cmd (freeze -- CMD), hold (--hold, the agent), timeout (-t alone),\n"
+	"plain (until qfs thaw).\n"
+	"Exit codes: 0 success, 1 the holds could not be read, 2 usage error.\n";
 
 static const struct opt opts[] = {{"verbose", 'v', 0}, {"json", 'J', 0}, {0, 0, 0}};
 
-static void field(const char *key, unsigned long long v)
-{
-	if (!v)
-		return;
-	out_str(&qout, ",\"");
-	out_str(&qout, key);
-	out_str(&qout, "\":");
-	out_num(&qout, v);
-}
+/* JSON "key":N and -v's "key N" lines; what is not there (0) is left out. */
+static const char *const names[] = {"pid", NULL, "time", "deadline", "watchdog", NULL, "frozen_ms"};
+static const char *const words[] = {"pid ", NULL, "since ", "deadline ", "watchdog ", NULL, "frozen_ms "};
 
-static void json(const struct state *s, const char *word)
+static void json(const struct hold *h)
 {
-	out_str(&qout, "{\"status\":\"");
-	out_str(&qout, word);
+	out_str(&qout, "{\"pid\":");
+	out_num(&qout, h->v[H_PID]);
+	out_str(&qout, ",\"kind\":\"");
+	out_str(&qout, hold_kinds[h->kind]);
 	out_chr(&qout, '"');
-	field("pid", s->pid);
-	field("time", s->time);
-	field("deadline", s->deadline);
-	field("watchdog", s->watchdog);
-	field("thawed", s->thawed_at);
+	for (int k = H_TIME; k < NVALUES; k++) {
+		if (!names[k] || !h->v[k])
+			continue;
+		out_str(&qout, ",\"");
+		out_str(&qout, names[k]);
+		out_str(&qout, "\":");
+		out_num(&qout, h->v[k]);
+	}
 	out_str(&qout, ",\"mountpoints\":[");
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < h->n; i++) {
 		if (i)
 			out_chr(&qout, ',');
-		json_str(&qout, s->targets[i]);
+		json_str(&qout, h->fs[i].target);
 	}
-	out_str(&qout, "]}\n");
+	out_str(&qout, "]}");
 }
 
-static void line(const char *what, unsigned long long v)
+static void block(const struct hold *h)
 {
-	if (!v)
-		return;
-	out_str(&qout, what);
-	out_num(&qout, v);
+	out_str(&qout, "kind ");
+	out_str(&qout, hold_kinds[h->kind]);
 	out_chr(&qout, '\n');
+	for (int k = 0; k < NVALUES; k++) {
+		if (!words[k] || !h->v[k])
+			continue;
+		out_str(&qout, words[k]);
+		out_num(&qout, h->v[k]);
+		out_chr(&qout, '\n');
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		out_str(&qout, "frozen ");
+		out_escaped(&qout, h->fs[i].target);
+		out_chr(&qout, '\n');
+	}
 }
 
 int status_main(int argc, char **argv)
 {
 	struct optstate o;
-	struct state s;
-	int verbose = 0, as_json = 0, k, r;
+	struct holds hs;
+	int verbose = 0, as_json = 0, k, first = 1;
 	(void)argc;
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts)))
 		k == 'v' ? (verbose = 1) : (as_json = 1);
 	if (o.nops)
 		usage_error("unexpected argument", argv[0]);
-	r = state_read(&s);
-	if (r < 0)
+	if (holds_open(&hs, 0))
 		return EXIT_FAIL;
-	const char *word = r && s.n && !s.thawed_at ? "frozen" : "thawed";
+	const char *word = "thawed";
+	for (size_t i = 0; i < hs.n; i++)
+		if (hs.h[i].live && hs.h[i].n)
+			word = "frozen";
 	if (as_json) {
-		json(&s, word);
+		out_str(&qout, "{\"status\":\"");
+		out_str(&qout, word);
+		out_str(&qout, "\",\"freezes\":[");
 	} else {
 		out_str(&qout, word);
 		out_chr(&qout, '\n');
 	}
-	if (verbose && !as_json) {
-		line("pid ", s.pid);
-		line("since ", s.time);
-		line("deadline ", s.deadline);
-		line("watchdog ", s.watchdog);
-		line("thawed by the watchdog at ", s.thawed_at);
-		for (size_t i = 0; i < s.n; i++) {
-			out_str(&qout, s.thawed_at ? "was frozen " : "frozen ");
-			out_str(&qout, s.targets[i]);
-			out_chr(&qout, '\n');
-		}
+	for (size_t i = 0; i < hs.n; i++) {
+		if (!hs.h[i].live || !(as_json || verbose))
+			continue;
+		if (!first)
+			out_str(&qout, as_json ? "," : "\n");
+		first = 0;
+		as_json ? json(&hs.h[i]) : block(&hs.h[i]);
 	}
-	state_free(&s);
+	if (as_json)
+		out_str(&qout, "]}\n");
+	holds_close(&hs);
 	return EXIT_OK;
 }

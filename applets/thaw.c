@@ -1,5 +1,4 @@
 /* thaw: thaw filesystems, parents before children. */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,8 +11,9 @@ const char thaw_usage[] =
 	"\n"
 	"Thaw every eligible filesystem of the mount table, or the ones named with -m,\n"
 	"parents before children, each until the kernel says it is no longer frozen.\n"
-	"Stops the watchdog of the freeze in force and removes the state file. Thawing\n"
-	"what is not frozen is not an error.\n"
+	"What it thaws leaves every freeze in force (see status): a freeze left with\n"
+	"nothing ends and its watchdog is stopped; one whose command still runs exits 1.\n"
+	"Thawing what is not frozen is not an error.\n"
 	"\n"
 	"  -m, --mountpoint DIR     thaw the filesystem mounted on DIR (repeatable)\n"
 	"  -v, --verbose            one line per filesystem thawed, then a count\n"
@@ -29,48 +29,49 @@ static const struct opt opts[] = {
 	{"verbose", 'v', 0}, {"mountpoint", 'm', 1}, {"hook", 'H', 1}, {"hook-timeout", OPT_HOOK_TIMEOUT, 1}, {0, 0, 0},
 };
 
-static int named(const char *target, struct mnt **list, size_t n)
+/* The emergency brake: what this thaw covers leaves every hold; a hold left
+ * with nothing goes, and its watchdog is stopped first so that it never
+ * thaws a later freeze. The files are written after the thaw, as the state
+ * directory could sit on a frozen filesystem. */
+static void forget(struct holds *hs, struct mnt **list, size_t n, int all)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(list[i]->target, target))
-			return 1;
-	return 0;
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		size_t keep = 0;
+		for (size_t k = 0; k < h->n; k++) {
+			int covered = all;
+			for (size_t l = 0; l < n && !covered; l++)
+				covered = (unsigned long long)list[l]->dev == h->fs[k].dev;
+			if (!covered)
+				h->fs[keep++] = h->fs[k];
+		}
+		if (h->live && !keep)
+			hold_disarm(h);
+		h->dirty = keep != h->n;
+		h->n = keep;
+	}
 }
 
-/* Is pid a qfs (the watchdog), not some process that reused its number? */
-static int is_qfs(unsigned long long pid)
+static int rewrite(struct holds *hs)
 {
-	char self[256], other[256], num[24], path[48];
-	num[23] = 0;
-	stpcpy(stpcpy(stpcpy(path, "/proc/"), fmt_uint(num + 23, pid)), "/exe");
-	ssize_t a = readlink("/proc/self/exe", self, sizeof(self));
-	ssize_t b = readlink(path, other, sizeof(other));
-	return a > 0 && a == b && !memcmp(self, other, (size_t)a);
-}
-
-/* Drops what this thaw covers from the state file; when nothing is left,
- * the freeze is over. Its watchdog must not thaw a later freeze, so it is
- * stopped before anything is thawed; the file itself is rewritten after,
- * as it could sit on a frozen filesystem. */
-static int forget_freeze(struct state *s, struct mnt **list, size_t n, int all)
-{
-	size_t keep = 0;
-	if (state_read(s) <= 0)
-		return 0;
-	for (size_t i = 0; i < s->n; i++)
-		if (!all && !named(s->targets[i], list, n))
-			s->targets[keep++] = s->targets[i];
-	s->n = keep;
-	if (!keep && s->watchdog && !s->thawed_at && is_qfs(s->watchdog))
-		kill((pid_t)s->watchdog, SIGUSR2);
-	return 1;
+	int rc = 0;
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		if (!h->live || !h->dirty)
+			continue;
+		if (!h->n)
+			hold_drop(hs, h);
+		else if (hold_save(hs, h))
+			rc = -1;
+	}
+	return rc;
 }
 
 int thaw_main(int argc, char **argv)
 {
 	struct optstate o;
 	struct mtab t;
-	struct state state;
+	struct holds hs;
 	struct hooks hooks = {0};
 	const char *hook = getenv("QFS_HOOK");
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
@@ -102,7 +103,9 @@ int thaw_main(int argc, char **argv)
 	if (!list)
 		die("out of memory", NULL, NULL);
 	n = fs_plan(&t, list);
-	int had_state = forget_freeze(&state, list, n, !npaths);
+	if (holds_open(&hs, 0))
+		rc = EXIT_FAIL; /* still thawed: this is the emergency brake */
+	forget(&hs, list, n, !npaths);
 	for (size_t i = 0; i < n; i++)
 		if (fs_open(&t, list[i]))
 			rc = EXIT_FAIL;
@@ -114,9 +117,10 @@ int thaw_main(int argc, char **argv)
 	if (fs_thaw_list(list, n, 1, verbose, &count))
 		rc = EXIT_FAIL;
 	if (verbose)
-		fs_count(count, "thawed");
-	if (had_state && (state.n ? state_write(&state) : state_remove()))
+		fs_count(count, "thawed", 0);
+	if (rewrite(&hs))
 		rc = EXIT_FAIL;
+	holds_close(&hs);
 	hooks.verbose = verbose;
 	hooks.mounts = "QFS_MOUNTPOINTS=";
 	n = hooks.n;

@@ -1,7 +1,10 @@
 /* One-line messages on stderr, prefixed with the applet's name. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "qfs.h"
 
@@ -110,4 +113,28 @@ _Noreturn void usage_error(const char *what, const char *arg)
 {
 	complain(what, arg, NULL);
 	quit(EXIT_USAGE);
+}
+
+/* A thaw nobody asked for leaves a line in the kernel log ("qfs: WHO thawed
+ * N filesystems: WHY") and, if asked, on stderr. */
+void kmsg(const char *who, unsigned long long n, const char *why, int to_stderr)
+{
+	struct out o = {-1, 1, 0, 0, 0};
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	out_str(&o, "<4>qfs: ");
+	out_str(&o, who);
+	out_str(&o, " thawed ");
+	out_num(&o, n);
+	out_str(&o, " filesystems: ");
+	out_str(&o, why);
+	out_chr(&o, '\n');
+	if (o.buf && fd >= 0 && write(fd, o.buf, o.len) < 0) {
+		/* no kernel log to write to */
+	}
+	if (o.buf && to_stderr && write(2, o.buf + 3, o.len - 3) < 0) {
+		/* nobody left to tell */
+	}
+	if (fd >= 0)
+		close(fd);
+	free(o.buf);
 }

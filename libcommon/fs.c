@@ -137,12 +137,17 @@ static void say(const char *what, const char *target, const char *why)
 	out_chr(&qout, '\n');
 }
 
-/* "N filesystems frozen" */
-void fs_count(size_t n, const char *what)
+/* "N filesystems frozen", ", F frozen by another program" when there are. */
+void fs_count(size_t n, const char *what, size_t foreign)
 {
 	out_num(&qout, n);
 	out_str(&qout, " filesystems ");
 	out_str(&qout, what);
+	if (foreign) {
+		out_str(&qout, ", ");
+		out_num(&qout, foreign);
+		out_str(&qout, " frozen by another program");
+	}
 	out_chr(&qout, '\n');
 }
 
@@ -155,7 +160,7 @@ int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *coun
 	*count = 0;
 	while (n-- > 0) {
 		struct mnt *m = list[n];
-		if (m->fd < 0 || !(all || m->frozen))
+		if (m->fd < 0 || !(all || m->frozen == FS_FROZEN))
 			continue;
 		int r = fs_thaw(m->fd);
 		if (r < 0) {

@@ -39,6 +39,7 @@ void out_release(struct out *o);
 extern int errors_to_stdout; /* --hold: a remote caller reads stdout only */
 void complain(const char *a, const char *b, const char *c);
 void complain_errno(const char *a, const char *b);
+void kmsg(const char *who, unsigned long long n, const char *why, int to_stderr);
 const char *errstr(int num);
 _Noreturn void die(const char *a, const char *b, const char *c);
 _Noreturn void usage_error(const char *what, const char *arg);
@@ -100,9 +101,11 @@ struct mnt {
 	unsigned char hidden; /* under a mount that another covers */
 	unsigned char ro;     /* the superblock is read-only */
 	unsigned char plain;  /* bit k: name[k] holds no byte that escaping changes */
-	unsigned char skip, sel, frozen;
+	unsigned char skip, sel;
+	unsigned char frozen; /* FS_FROZEN by this process, or FS_JOINED: kept frozen by another qfs freeze */
 	int fd;
 };
+enum { FS_FROZEN = 1, FS_JOINED };
 struct names {
 	struct names *prev;
 	char s[];
@@ -134,7 +137,7 @@ int fs_open(const struct mtab *t, struct mnt *m);
 int mount_id_at(int dirfd, const char *path, unsigned long long *id);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
-void fs_count(size_t n, const char *what);
+void fs_count(size_t n, const char *what, size_t foreign);
 void fs_skipped(const struct mnt *m, const char *why);
 void fs_said(const char *what, const struct mnt *m);
 #ifdef QFS_FAULT_INJECTION
@@ -144,19 +147,39 @@ int fs_freeze(int fd);
 int fs_thaw(int fd);
 int fs_unfreeze(int fd);
 
-/* state.c: what freeze recorded, for status, thaw and the watchdog. */
-struct state {
+/* hold.c: one file per freeze that keeps filesystems frozen, so that
+ * overlapping freezes never thaw each other. */
+enum hold_kind { HOLD_PLAIN, HOLD_TIMEOUT, HOLD_CMD, HOLD_HOLD, NKINDS };
+enum hold_value { H_PID, H_START, H_TIME, H_DEADLINE, H_WATCHDOG, H_WDSTART, H_FROZEN_MS, NVALUES };
+struct holdfs {
+	unsigned long long dev, id; /* the filesystem, and the mount it was opened through */
+	char *target;
+};
+struct hold {
+	char name[48]; /* "hold.PID.START" in the state directory */
 	char *buf;
-	unsigned long long pid, time, watchdog, deadline, thawed_at;
-	char **targets;
+	int kind, live, dirty;
+	unsigned long long v[NVALUES];
+	struct holdfs *fs;
 	size_t n;
 };
+struct holds {
+	struct hold *h;
+	size_t n;
+	int dir, lock; /* -1 when there is no state directory */
+};
+extern const char *const hold_kinds[];
 const char *state_dir(void);
 const char *state_existing_dir(char *buf, size_t size);
-int state_read(struct state *s);
-int state_write(const struct state *s);
-int state_remove(void);
-void state_free(struct state *s);
+unsigned long long proc_start(unsigned long long pid);
+int holds_open(struct holds *hs, int create);
+void holds_close(struct holds *hs);
+const struct hold *holds_keeping(const struct holds *hs, unsigned long long dev, const struct hold *except);
+struct hold *holds_find(struct holds *hs, const char *name);
+int hold_lists(const struct hold *h, unsigned long long dev);
+int hold_save(struct holds *hs, const struct hold *h);
+void hold_drop(struct holds *hs, struct hold *h);
+void hold_disarm(const struct hold *h);
 
 /* sig.c: signals read from a signalfd, never handled asynchronously. */
 int sig_setup(void);
@@ -164,6 +187,7 @@ void sig_spawnattr(posix_spawnattr_t *a, short flags);
 int sig_wait(int fd, int ms);
 void sig_remember(int sig);
 int sig_stop_pending(void);
+pid_t qfs_fork(void);
 
 /* hook.c */
 struct hooks {
@@ -180,7 +204,7 @@ long now_ms(void);
 unsigned long long now_s(void);
 
 /* watchdog.c: a process of its own that thaws when the freezer cannot. */
-pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, int use_state, int *ctl);
+pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *hold, int *ctl);
 void watchdog_tell(int *ctl, char what);
 
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -85,4 +86,16 @@ int sig_stop_pending(void)
 	while (!remembered && (s = sig_wait(-1, 0)) > 0)
 		sig_remember(s);
 	return remembered;
+}
+
+/* A child that only makes system calls. musl's fork() brings its thread
+ * machinery (about 2 KB) along for the threads qfs never starts; the
+ * system call itself is enough. Other libcs keep their fork(). */
+pid_t qfs_fork(void)
+{
+#ifdef QFS_ALLOC
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+#else
+	return fork();
+#endif
 }

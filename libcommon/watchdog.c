@@ -14,64 +14,28 @@
 
 #include "qfs.h"
 
-/* One line to the kernel log and, without the log level, to stderr. */
-static void kmsg(size_t n, const char *why)
+/* Thaws what the freezer's hold still names and no other live hold keeps
+ * frozen, and removes the hold. Without holds (none could be kept) it
+ * thaws all of list. A hold that is gone was released or thawed by
+ * `qfs thaw`: nothing is left to do. */
+static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, const char *name, const char *why)
 {
-	struct out o = {-1, 1, 0, 0, 0};
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	out_str(&o, "<4>qfs: watchdog thawed ");
-	out_num(&o, n);
-	out_str(&o, " filesystems: ");
-	out_str(&o, why);
-	out_chr(&o, '\n');
-	if (o.buf && fd >= 0 && write(fd, o.buf, o.len) < 0) {
-		/* no kernel log to write to: stderr still says it */
-	}
-	if (o.buf && write(2, o.buf + 3, o.len - 3) < 0) {
-		/* nobody left to tell */
-	}
-	if (fd >= 0)
-		close(fd);
-	free(o.buf);
-}
-
-/* Only the freeze that started this watchdog may be thawed by it: when the
- * state file names another freezer (a later or concurrent freeze), the
- * filesystems it lists are that freezer's; the others are still ours.
- * Returns how many of list are left, ours first. */
-static size_t ours_only(struct mnt **list, size_t n, const struct state *s)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		int claimed = 0;
-		for (size_t j = 0; j < s->n && !claimed; j++)
-			claimed = !strcmp(list[i]->target, s->targets[j]);
-		if (!claimed)
-			list[k++] = list[i];
-	}
-	return k;
-}
-
-static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, pid_t freezer, int use_state, const char *why)
-{
-	struct state s = {0};
-	size_t count;
-	int r = use_state ? state_read(&s) : 0;
-	int mine = r <= 0 || s.pid == (unsigned long long)freezer;
-	if (!mine)
-		n = ours_only(list, n, &s);
-	if (n == 0)
+	struct holds hs;
+	struct hold *mine = NULL;
+	size_t count = 0;
+	if (name && !holds_open(&hs, 0) && hs.lock >= 0 && !(mine = holds_find(&hs, name)))
 		_exit(0);
+	for (size_t i = 0; i < n; i++)
+		if (mine && (!hold_lists(mine, list[i]->dev) || holds_keeping(&hs, list[i]->dev, mine)))
+			list[i]->fd = -1;
 	fs_thaw_list(list, n, 1, 0, &count);
-	kmsg(count, why);
-	if (mine && use_state && s.buf) {
-		s.thawed_at = now_s();
-		state_write(&s);
-	}
+	if (mine)
+		hold_drop(&hs, mine);
+	kmsg("watchdog", count, why, 1);
 	_exit(0);
 }
 
-static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, int use_state, int ctl, pid_t freezer)
+static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, const char *hold, int ctl)
 {
 	long end = now_ms() + seconds * 1000L;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -85,17 +49,17 @@ static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, int u
 	for (;;) {
 		long left = seconds ? end - now_ms() : -1;
 		if (seconds && left <= 0)
-			thaw_and_exit(list, n, freezer, use_state, "deadline passed");
+			thaw_and_exit(list, n, hold, "deadline passed");
 		int s = sig_wait(ctl, (int)left);
 		char c = 0;
 		if (s == SIGUSR2)
 			_exit(0);
 		if (s == SIGTERM)
-			thaw_and_exit(list, n, freezer, use_state, "terminated");
+			thaw_and_exit(list, n, hold, "terminated");
 		if (s != 0)
 			continue;
 		if (read(ctl, &c, 1) != 1)
-			thaw_and_exit(list, n, freezer, use_state, "qfs died while frozen");
+			thaw_and_exit(list, n, hold, "qfs died while frozen");
 		if (c == 'd')
 			_exit(0);
 		close(ctl);
@@ -103,20 +67,20 @@ static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, int u
 	}
 }
 
-pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, int use_state, int *ctl)
+pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *hold, int *ctl)
 {
 	int p[2];
-	pid_t freezer = getpid(), pid;
+	pid_t pid;
 	if (pipe2(p, O_CLOEXEC)) {
 		complain_errno("watchdog", NULL);
 		return -1;
 	}
 	out_flush(&qout);
 	out_flush(&qerr);
-	pid = fork();
+	pid = qfs_fork();
 	if (pid == 0) {
 		close(p[1]);
-		watch(list, n, seconds, use_state, p[0], freezer);
+		watch(list, n, seconds, hold, p[0]);
 	}
 	close(p[0]);
 	if (pid < 0) {

@@ -1,0 +1,351 @@
+/* Holds: one file per freeze that keeps filesystems frozen, in
+ * $QFS_STATE_DIR, read and changed only under an exclusive flock of its
+ * lock file. A filesystem is thawed only when no live hold lists it, so
+ * freezes that overlap never thaw each other. A hold is written to a
+ * temporary file and renamed, so a reader never sees half of one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h> /* renameat */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+const char *const hold_kinds[] = {"plain", "timeout", "cmd", "hold"};
+/* the order of enum hold_value */
+static const char *const keys[] = {"pid", "start", "time", "deadline", "watchdog", "wdstart", "frozen_ms"};
+
+const char *state_dir(void)
+{
+	const char *d = getenv("QFS_STATE_DIR");
+	if (!d || !*d)
+		return "/run/qfs";
+	if (*d != '/')
+		die("QFS_STATE_DIR", d, "not an absolute path");
+	return d;
+}
+
+/* The state directory, or its parent when it does not exist yet: where
+ * writing a hold would land. */
+const char *state_existing_dir(char *buf, size_t size)
+{
+	const char *d = state_dir();
+	char *slash;
+	if (!access(d, F_OK) || strlen(d) >= size)
+		return d;
+	strcpy(buf, d);
+	slash = strrchr(buf, '/');
+	slash[slash == buf] = 0;
+	return buf;
+}
+
+/* When pid started (field 22 of /proc/PID/stat, clock ticks since boot),
+ * so that a reused pid is not taken for the process that had it; 0 when
+ * there is no such process, or only its zombie. */
+unsigned long long proc_start(unsigned long long pid)
+{
+	char path[48], buf[512], num[24], *p;
+	unsigned long long v;
+	ssize_t r = -1;
+	int fd;
+	num[23] = 0;
+	stpcpy(stpcpy(stpcpy(path, "/proc/"), fmt_uint(num + 23, pid)), "/stat");
+	if (pid && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (r <= 0)
+		return 0;
+	buf[r] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0; /* a zombie is gone, whoever has yet to reap it */
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	return p && scan_uint(p + 1, ~0ull, &v) ? v : 0;
+}
+
+static int alive(unsigned long long pid, unsigned long long start)
+{
+	return pid && start && proc_start(pid) == start;
+}
+
+/* Only what root or the caller wrote decides what is frozen and thawed. */
+static int trusted(int fd, const char *name)
+{
+	struct stat st;
+	const char *d = state_dir();
+	if (fstat(fd, &st)) {
+		complain(d, name, errstr(errno));
+		return 0;
+	}
+	if ((st.st_uid && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		complain(d, name, "not trusted: owned by another user, or writable by group or others");
+		return 0;
+	}
+	return 1;
+}
+
+static int hold_parse(struct hold *h)
+{
+	size_t cap = 0;
+	h->kind = -1;
+	for (char *p = h->buf; *p;) {
+		char *line = p, *nl = strchr(p, '\n'), *sp = strchr(p, ' ');
+		size_t k = 0;
+		if (!nl || !sp || sp > nl)
+			return -1;
+		*nl = *sp++ = 0;
+		p = nl + 1;
+		if (!strcmp(line, "fs")) {
+			struct holdfs f;
+			const char *q = scan_uint(sp, ~0ull, &f.dev);
+			if (!q || *q != ' ' || !(q = scan_uint(q + 1, ~0ull, &f.id)) || q[0] != ' ' || q[1] != '/')
+				return -1;
+			f.target = (char *)q + 1;
+			decode_mntname(f.target);
+			if (h->n == cap && !(h->fs = realloc(h->fs, (cap = 2 * cap + 4) * sizeof(*h->fs))))
+				die("out of memory", NULL, NULL);
+			h->fs[h->n++] = f;
+			continue;
+		}
+		const char *const *names = strcmp(line, "kind") ? keys : hold_kinds;
+		size_t nnames = names == keys ? NVALUES : NKINDS;
+		const char *arg = names == keys ? line : sp;
+		while (k < nnames && strcmp(arg, names[k]))
+			k++;
+		if (k == nnames || (names == keys && parse_uint(sp, ~0ull, &h->v[k])))
+			return -1;
+		if (names == hold_kinds)
+			h->kind = (int)k;
+	}
+	return h->kind < 0 || !h->v[H_PID] ? -1 : 0;
+}
+
+static int hold_read(struct holds *hs, const char *name, struct hold *h)
+{
+	int fd = openat(hs->dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	size_t cap = 0, len = 0;
+	ssize_t r;
+	memset(h, 0, sizeof(*h));
+	strcpy(h->name, name);
+	if (fd < 0) {
+		complain(state_dir(), name, errstr(errno));
+		return -1;
+	}
+	if (!trusted(fd, name)) {
+		close(fd);
+		return -1;
+	}
+	while ((r = read_more(fd, &h->buf, &cap, len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	if (r < 0) {
+		complain(state_dir(), name, errstr(errno));
+		return -1;
+	}
+	if (strlen(h->buf) != len || hold_parse(h)) {
+		complain(state_dir(), name, "malformed hold file");
+		return -1;
+	}
+	return 0;
+}
+
+/* Every "hold.*" of the directory, read with getdents64 itself: opendir
+ * would want a descriptor and an allocation more for the same names. */
+static int holds_load(struct holds *hs)
+{
+	struct ent {
+		unsigned long long ino, off;
+		unsigned short len;
+		unsigned char type;
+		char name[];
+	};
+	unsigned long long raw[512]; /* aligned as the entries are */
+	char *buf = (char *)raw;
+	size_t cap = 0;
+	long got;
+	lseek(hs->dir, 0, SEEK_SET);
+	while ((got = syscall(SYS_getdents64, hs->dir, buf, sizeof(raw))) > 0) {
+		for (long at = 0; at < got; at += ((struct ent *)(buf + at))->len) {
+			const char *name = ((struct ent *)(buf + at))->name;
+			if (strncmp(name, "hold.", 5) || strlen(name) >= sizeof(hs->h->name))
+				continue;
+			if (hs->n == cap && !(hs->h = realloc(hs->h, (cap = 2 * cap + 4) * sizeof(*hs->h))))
+				die("out of memory", NULL, NULL);
+			if (hold_read(hs, name, &hs->h[hs->n++]))
+				return -1;
+		}
+	}
+	if (got < 0)
+		complain_errno(state_dir(), NULL);
+	return got < 0 ? -1 : 0;
+}
+
+int hold_lists(const struct hold *h, unsigned long long dev)
+{
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->fs[i].dev == dev)
+			return 1;
+	return 0;
+}
+
+/* A live hold other than except that keeps dev frozen, or NULL. */
+const struct hold *holds_keeping(const struct holds *hs, unsigned long long dev, const struct hold *except)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		if (&hs->h[i] != except && hs->h[i].live && hold_lists(&hs->h[i], dev))
+			return &hs->h[i];
+	return NULL;
+}
+
+struct hold *holds_find(struct holds *hs, const char *name)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		if (hs->h[i].live && !strcmp(hs->h[i].name, name))
+			return &hs->h[i];
+	return NULL;
+}
+
+/* Thaws what f names if it is still that mount. Returns 1 when it did. */
+static int thaw_entry(const struct holdfs *f)
+{
+	unsigned long long id;
+	int fd = open(f->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), n = 0;
+	if (fd < 0)
+		return 0;
+	if (!mount_id_at(fd, "", &id) && id == f->id)
+		n = fs_thaw(fd) > 0;
+	close(fd);
+	return n;
+}
+
+/* A hold whose holder and watchdog are both gone (killed together, out of
+ * memory) is stale: what only it kept frozen is thawed, and it goes. */
+static void holds_clean(struct holds *hs)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		h->live = h->kind == HOLD_PLAIN || alive(h->v[H_PID], h->v[H_START]) ||
+			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
+	}
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		unsigned long long n = 0;
+		if (h->live)
+			continue;
+		for (size_t k = 0; k < h->n; k++)
+			if (!holds_keeping(hs, h->fs[k].dev, NULL))
+				n += (unsigned long long)thaw_entry(&h->fs[k]);
+		hold_drop(hs, h);
+		complain(h->name, "its holder and watchdog are gone", "stale freeze removed");
+		kmsg("stale freeze cleanup", n, h->name, 0);
+	}
+}
+
+/* Opens the state directory (made with create, else none means no holds),
+ * takes the lock, reads every hold and removes the stale ones. Returns -1,
+ * said, when the holds cannot be trusted or read. */
+int holds_open(struct holds *hs, int create)
+{
+	const char *d = state_dir();
+	memset(hs, 0, sizeof(*hs));
+	hs->lock = -1;
+	if (create && mkdir(d, 0700) && errno != EEXIST) {
+		complain_errno(d, NULL);
+		return -1;
+	}
+	hs->dir = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hs->dir >= 0 && !trusted(hs->dir, NULL))
+		goto fail;
+	if (hs->dir >= 0)
+		hs->lock = openat(hs->dir, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (hs->lock < 0) {
+		if (!create && errno == ENOENT) {
+			holds_close(hs);
+			return 0;
+		}
+		complain_errno(d, hs->dir < 0 ? NULL : "lock");
+		goto fail;
+	}
+	while (flock(hs->lock, LOCK_EX) && errno == EINTR)
+		;
+	if (!trusted(hs->lock, "lock") || holds_load(hs))
+		goto fail;
+	holds_clean(hs);
+	return 0;
+fail:
+	holds_close(hs);
+	return -1;
+}
+
+void holds_close(struct holds *hs)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		free(hs->h[i].buf);
+		free(hs->h[i].fs);
+	}
+	free(hs->h);
+	if (hs->lock >= 0)
+		close(hs->lock);
+	if (hs->dir >= 0)
+		close(hs->dir);
+	memset(hs, 0, sizeof(*hs));
+	hs->dir = hs->lock = -1;
+}
+
+int hold_save(struct holds *hs, const struct hold *h)
+{
+	char tmp[sizeof(h->name) + 4] = "tmp.";
+	struct out o = {-1, 1, 0, 0, 0};
+	int fd, ok;
+	strcpy(tmp + 4, h->name);
+	out_str(&o, "kind ");
+	out_str(&o, hold_kinds[h->kind]);
+	out_chr(&o, '\n');
+	for (size_t k = 0; k < NVALUES; k++) {
+		if (!h->v[k])
+			continue;
+		out_str(&o, keys[k]);
+		out_chr(&o, ' ');
+		out_num(&o, h->v[k]);
+		out_chr(&o, '\n');
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		out_str(&o, "fs ");
+		out_num(&o, h->fs[i].dev);
+		out_chr(&o, ' ');
+		out_num(&o, h->fs[i].id);
+		out_chr(&o, ' ');
+		out_escaped(&o, h->fs[i].target);
+		out_chr(&o, '\n');
+	}
+	fd = openat(hs->dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	ok = fd >= 0 && o.buf && write(fd, o.buf, o.len) == (ssize_t)o.len;
+	ok = fd >= 0 && !close(fd) && ok && !renameat(hs->dir, tmp, hs->dir, h->name);
+	if (!ok) {
+		complain(state_dir(), "cannot write a hold", errstr(errno));
+		unlinkat(hs->dir, tmp, 0);
+	}
+	free(o.buf);
+	return ok ? 0 : -1;
+}
+
+void hold_drop(struct holds *hs, struct hold *h)
+{
+	if (unlinkat(hs->dir, h->name, 0) && errno != ENOENT)
+		complain(state_dir(), h->name, errstr(errno));
+	h->live = 0;
+}
+
+/* Its watchdog must not thaw what a later freeze holds. */
+void hold_disarm(const struct hold *h)
+{
+	if (alive(h->v[H_WATCHDOG], h->v[H_WDSTART]))
+		kill((pid_t)h->v[H_WATCHDOG], SIGUSR2);
+}
