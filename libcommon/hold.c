@@ -91,40 +91,55 @@ static int trusted(int fd, const char *name)
 	return 1;
 }
 
+/* k such that names[k] is s, or n when none is. */
+static size_t lookup(const char *const *names, size_t n, const char *s)
+{
+	size_t k = 0;
+	while (k < n && strcmp(names[k], s) != 0)
+		k++;
+	return k;
+}
+
+/* "fs DEV ID /escaped/target" */
+static int parse_fs(struct hold *h, char *s, size_t *cap)
+{
+	struct holdfs f;
+	const char *q = scan_uint(s, ~0ull, &f.dev);
+	if (!q || *q != ' ' || !(q = scan_uint(q + 1, ~0ull, &f.id)) || q[0] != ' ' || q[1] != '/')
+		return -1;
+	f.target = s + (q + 1 - s);
+	decode_mntname(f.target);
+	if (h->n == *cap && !(h->fs = realloc(h->fs, (*cap = 2 * *cap + 4) * sizeof(*h->fs))))
+		die("out of memory", NULL, NULL);
+	h->fs[h->n++] = f;
+	return 0;
+}
+
+/* "key value" lines: kind, the numbers, one fs line per filesystem. */
 static int hold_parse(struct hold *h)
 {
-	size_t cap = 0;
-	h->kind = -1;
+	size_t cap = 0, k;
+	h->kind = NKINDS;
 	for (char *p = h->buf; *p;) {
 		char *line = p, *nl = strchr(p, '\n'), *sp = strchr(p, ' ');
-		size_t k = 0;
 		if (!nl || !sp || sp > nl)
 			return -1;
 		*nl = *sp++ = 0;
 		p = nl + 1;
-		if (!strcmp(line, "fs")) {
-			struct holdfs f;
-			const char *q = scan_uint(sp, ~0ull, &f.dev);
-			if (!q || *q != ' ' || !(q = scan_uint(q + 1, ~0ull, &f.id)) || q[0] != ' ' || q[1] != '/')
-				return -1;
-			f.target = (char *)q + 1;
-			decode_mntname(f.target);
-			if (h->n == cap && !(h->fs = realloc(h->fs, (cap = 2 * cap + 4) * sizeof(*h->fs))))
-				die("out of memory", NULL, NULL);
-			h->fs[h->n++] = f;
+		if (!strcmp(line, "kind")) {
+			h->kind = (int)lookup(hold_kinds, NKINDS, sp);
 			continue;
 		}
-		const char *const *names = strcmp(line, "kind") ? keys : hold_kinds;
-		size_t nnames = names == keys ? NVALUES : NKINDS;
-		const char *arg = names == keys ? line : sp;
-		while (k < nnames && strcmp(arg, names[k]))
-			k++;
-		if (k == nnames || (names == keys && parse_uint(sp, ~0ull, &h->v[k])))
+		if (!strcmp(line, "fs")) {
+			if (parse_fs(h, sp, &cap))
+				return -1;
+			continue;
+		}
+		k = lookup(keys, NVALUES, line);
+		if (k == NVALUES || parse_uint(sp, ~0ull, &h->v[k]))
 			return -1;
-		if (names == hold_kinds)
-			h->kind = (int)k;
 	}
-	return h->kind < 0 || !h->v[H_PID] ? -1 : 0;
+	return h->kind == NKINDS || !h->v[H_PID] ? -1 : 0;
 }
 
 static int hold_read(struct holds *hs, const char *name, struct hold *h)
@@ -174,7 +189,7 @@ static int holds_load(struct holds *hs)
 	while ((got = syscall(SYS_getdents64, hs->dir, buf, sizeof(raw))) > 0) {
 		for (long at = 0; at < got; at += ((struct ent *)(buf + at))->len) {
 			const char *name = ((struct ent *)(buf + at))->name;
-			if (strncmp(name, "hold.", 5) || strlen(name) >= sizeof(hs->h->name))
+			if (strncmp(name, "hold.", 5) != 0 || strlen(name) >= sizeof(hs->h->name))
 				continue;
 			if (hs->n == cap && !(hs->h = realloc(hs->h, (cap = 2 * cap + 4) * sizeof(*hs->h))))
 				die("out of memory", NULL, NULL);
