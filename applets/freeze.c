@@ -111,7 +111,7 @@ static int name_hold(struct job *j)
 	char dir[4096], num[24], *p;
 	struct hold *h = &j->mine;
 	if (mtab_frozen_at(&j->t, AT_FDCWD, state_existing_dir(dir, sizeof(dir)))) {
-		complain(state_dir(), "on a filesystem being frozen: no state file written", NULL);
+		complain(state_dir(), "on a filesystem being frozen: no hold kept", NULL);
 		return 0;
 	}
 	h->v[H_PID] = (unsigned long long)getpid();
