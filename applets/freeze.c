@@ -13,14 +13,15 @@
 
 const char freeze_usage[] =
 	"Usage: qfs freeze [-v] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
-	"                  [--hook-timeout SECONDS] [--hold | -- CMD [ARG]...]\n"
+	"                  [--hook-timeout SECONDS] [--no-sync | --sync-timeout SECONDS]\n"
+	"                  [--hold | -- CMD [ARG]...]\n"
 	"       qfs freeze -n [-F FILE] [-m MOUNTPOINT]...\n"
 	"\n"
 	"Freeze every eligible filesystem of the mount table (see mountlist), or the\n"
 	"ones named with -m, children before parents.\n"
 	"\n"
 	"  -m, --mountpoint DIR     freeze the filesystem mounted on DIR (repeatable)\n"
-	"  -v, --verbose            one line per filesystem, then a count\n"
+	"  -v, --verbose            one line per filesystem, then a count and times\n"
 	"  -n, --dry-run            print the mount points in freeze order; freeze nothing\n"
 	"  -F, --file FILE          with -n: read the mount table from FILE\n"
 	"  -t, --timeout SECONDS    a watchdog thaws after SECONDS, even if qfs is killed\n"
@@ -28,6 +29,8 @@ const char freeze_usage[] =
 	"                           thawing; a directory runs its executables in name\n"
 	"                           order (reverse order for thaw); also $QFS_HOOK\n"
 	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
+	"      --no-sync            do not flush them all at once (syncfs) first\n"
+	"      --sync-timeout SECONDS  freeze anyway after SECONDS of that flush (30)\n"
 	"      --hold               print 'frozen N', wait for end of input, a 'thaw'\n"
 	"                           line, SIGINT/TERM/HUP/QUIT/USR1 or the -t deadline,\n"
 	"                           then thaw and print 'thawed N'\n"
@@ -40,7 +43,7 @@ const char freeze_usage[] =
 	"-- CMD); with -- CMD otherwise CMD's status (128+N if killed by signal N, 127\n"
 	"not found, 126 not executable); 128+N when signal N stopped the freeze.\n";
 
-enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD };
+enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD, OPT_NO_SYNC, OPT_SYNC_TIMEOUT };
 
 static const struct opt opts[] = {
 	{"verbose", 'v', 0},
@@ -51,6 +54,8 @@ static const struct opt opts[] = {
 	{"hook", 'H', 1},
 	{"hook-timeout", OPT_HOOK_TIMEOUT, 1},
 	{"hold", OPT_HOLD, 0},
+	{"no-sync", OPT_NO_SYNC, 0},
+	{"sync-timeout", OPT_SYNC_TIMEOUT, 1},
 	{0, 0, 0},
 };
 
@@ -61,6 +66,8 @@ struct job {
 	struct hooks hooks;
 	size_t hooks_ran;
 	unsigned timeout;
+	long flush_ms, frozen_ms;
+	int flushed; /* 0 --no-sync, 1 flushed, 2 the flush timed out */
 	int verbose, use_state, wdctl, expired, thaw_rc;
 };
 
@@ -111,12 +118,13 @@ static int write_state(struct job *j, pid_t watchdog)
 	s.time = now_s();
 	s.watchdog = watchdog > 0 ? (unsigned long long)watchdog : 0;
 	s.deadline = j->timeout ? s.time + j->timeout : 0;
+	s.frozen_ms = (unsigned long long)j->frozen_ms;
 	s.targets = malloc((j->n + 1) * sizeof(*s.targets));
 	if (!s.targets)
 		die("out of memory", NULL, NULL);
 	for (size_t i = 0; i < j->n; i++)
 		s.targets[s.n++] = j->list[i]->target;
-	j->use_state = !state_write(&s);
+	j->use_state |= !state_write(&s); /* a rewrite that failed left the first */
 	free(s.targets);
 	return j->use_state ? 0 : -1;
 }
@@ -158,6 +166,7 @@ static _Noreturn void abort_freeze(struct job *j, int code)
 static size_t freeze_all(struct job *j)
 {
 	size_t count = 0;
+	long start = now_ms();
 	for (size_t k = j->t.n; k-- > 0;) {
 		struct mnt *m = &j->t.m[j->t.order[k]];
 		int sig;
@@ -183,8 +192,9 @@ static size_t freeze_all(struct job *j)
 			abort_freeze(j, EXIT_FAIL);
 		}
 	}
+	j->frozen_ms = now_ms() - start;
 	if (j->verbose)
-		fs_count(count, "frozen");
+		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms);
 	return count;
 }
 
@@ -279,8 +289,8 @@ int freeze_main(int argc, char **argv)
 	struct optstate o;
 	const char *file = NULL, *hook = getenv("QFS_HOOK");
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
-	int npaths = 0, dry = 0, holding = 0, k;
-	unsigned hook_timeout = 60;
+	int npaths = 0, dry = 0, holding = 0, nosync = 0, k;
+	unsigned hook_timeout = 60, sync_timeout = 30;
 	long end = 0;
 	pid_t wd = 0;
 	if (!paths)
@@ -303,6 +313,10 @@ int freeze_main(int argc, char **argv)
 			hook_timeout = opt_seconds(o.arg);
 		else if (k == OPT_HOLD)
 			holding = 1;
+		else if (k == OPT_NO_SYNC)
+			nosync = 1;
+		else if (k == OPT_SYNC_TIMEOUT)
+			sync_timeout = opt_seconds(o.arg);
 	}
 	char **cmd = o.dashdash >= 0 ? argv + o.dashdash : NULL;
 	if (o.nops && (o.dashdash != 0 || !cmd[0]))
@@ -340,6 +354,9 @@ int freeze_main(int argc, char **argv)
 	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
 		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(&j);
+	/* before the watchdog: its deadline counts from the freeze */
+	if (!nosync)
+		j.flushed = 1 + fs_sync_all(j.list, j.n, sync_timeout, j.verbose, &j.flush_ms);
 	if (j.timeout || cmd || holding) {
 		/* qfs's own deadline comes first; the watchdog's is the backstop */
 		unsigned wd_seconds = j.timeout && (cmd || holding) ? j.timeout + 2 : j.timeout;
@@ -352,6 +369,8 @@ int freeze_main(int argc, char **argv)
 	if (j.timeout)
 		end = now_ms() + j.timeout * 1000L;
 	size_t frozen = freeze_all(&j);
+	if (j.use_state && j.frozen_ms)
+		write_state(&j, wd);
 	if (!cmd && !holding) {
 		watchdog_tell(&j.wdctl, 'k');
 		drop_held();

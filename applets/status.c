@@ -9,7 +9,8 @@ const char status_usage[] =
 	"\n"
 	"  -v, --verbose  also who froze, when, and the mount points\n"
 	"  -J, --json     {\"status\":\"frozen\",\"pid\":N,\"time\":T,\"deadline\":T,\n"
-	"                 \"watchdog\":N,\"thawed\":T,\"mountpoints\":[...]} (0s left out)\n"
+	"                 \"watchdog\":N,\"thawed\":T,\"frozen_ms\":N,\"mountpoints\":[...]}\n"
+	"                 (0s left out)\n"
 	"\n"
 	"Exit codes: 0 success, 1 the state file could not be read, 2 usage error.\n";
 
@@ -35,6 +36,7 @@ static void json(const struct state *s, const char *word)
 	field("deadline", s->deadline);
 	field("watchdog", s->watchdog);
 	field("thawed", s->thawed_at);
+	field("frozen_ms", s->frozen_ms);
 	out_str(&qout, ",\"mountpoints\":[");
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)

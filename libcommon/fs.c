@@ -147,26 +147,34 @@ void fs_count(size_t n, const char *what)
 }
 
 /* Thaws list (in freeze order) parents first: the ones this process froze,
- * or with all set every open one. Returns how many were thawed in *count, and
- * -1 when one failed (the rest are thawed all the same). */
+ * or with all set every open one. One FITHAW each first, so that no writer
+ * waits for another filesystem's second ioctl; then, on the ones that
+ * thawed, FITHAW until the kernel says they are no longer frozen (frozen
+ * twice, thawed fully). Returns how many were thawed in *count, and -1 when
+ * one failed (the rest are thawed all the same). */
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count)
 {
 	int rc = 0;
 	*count = 0;
-	while (n-- > 0) {
-		struct mnt *m = list[n];
+	for (size_t i = n; i-- > 0;) {
+		struct mnt *m = list[i];
 		if (m->fd < 0 || !(all || m->frozen))
 			continue;
-		int r = fs_thaw(m->fd);
-		if (r < 0) {
-			complain_errno(m->target, NULL);
-			rc = -1;
-		} else if (r > 0) {
-			m->frozen = 0;
-			++*count;
-			if (verbose)
-				say("thawed ", m->target, NULL);
-		}
+		if (fs_unfreeze(m->fd) == 0)
+			m->frozen = 2; /* thawed once: finish below */
+		else if (errno != EINVAL)
+			complain_errno(m->target, NULL), rc = -1;
+	}
+	for (size_t i = n; i-- > 0;) {
+		struct mnt *m = list[i];
+		if (m->fd < 0 || m->frozen != 2)
+			continue;
+		if (fs_thaw(m->fd) < 0)
+			complain_errno(m->target, NULL), rc = -1;
+		m->frozen = 0;
+		++*count;
+		if (verbose)
+			say("thawed ", m->target, NULL);
 	}
 	return rc;
 }

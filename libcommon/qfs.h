@@ -144,10 +144,14 @@ int fs_freeze(int fd);
 int fs_thaw(int fd);
 int fs_unfreeze(int fd);
 
+/* sync.c: syncfs of every filesystem at once, before the first freeze. */
+int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms);
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms);
+
 /* state.c: what freeze recorded, for status, thaw and the watchdog. */
 struct state {
 	char *buf;
-	unsigned long long pid, time, watchdog, deadline, thawed_at;
+	unsigned long long pid, time, watchdog, deadline, thawed_at, frozen_ms;
 	char **targets;
 	size_t n;
 };

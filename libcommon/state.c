@@ -69,6 +69,7 @@ int state_write(const struct state *s)
 	kv(&o, "watchdog", s->watchdog);
 	kv(&o, "deadline", s->deadline);
 	kv(&o, "thawed", s->thawed_at);
+	kv(&o, "frozen_ms", s->frozen_ms);
 	for (size_t i = 0; i < s->n; i++) {
 		out_str(&o, "frozen ");
 		out_escaped(&o, s->targets[i]);
@@ -129,6 +130,8 @@ int state_read(struct state *s)
 			s->deadline = v;
 		else if (!strcmp(line, "thawed"))
 			s->thawed_at = v;
+		else if (!strcmp(line, "frozen_ms"))
+			s->frozen_ms = v;
 	}
 	return 1;
 }
