@@ -4,6 +4,7 @@
  * frozen yet, leaves each FIFREEZE next to nothing to write. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -74,8 +75,9 @@ int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, lo
 			break;
 		}
 		if (s > 0) {
+			/* a stop request ends the wait; freeze_all then stops */
 			sig_remember(s);
-			if (sig_stop_pending())
+			if (s != SIGCHLD)
 				break;
 			continue;
 		}
