@@ -13,14 +13,15 @@
 
 const char freeze_usage[] =
 	"Usage: qfs freeze [-v] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
-	"                  [--hook-timeout SECONDS] [--hold | -- CMD [ARG]...]\n"
+	"                  [--hook-timeout SECONDS] [--no-sync | --sync-timeout SECONDS]\n"
+	"                  [--hold | -- CMD [ARG]...]\n"
 	"       qfs freeze -n [-F FILE] [-m MOUNTPOINT]...\n"
 	"\n"
 	"Freeze every eligible filesystem of the mount table (see mountlist), or the\n"
 	"ones named with -m, children before parents.\n"
 	"\n"
 	"  -m, --mountpoint DIR     freeze the filesystem mounted on DIR (repeatable)\n"
-	"  -v, --verbose            one line per filesystem, then a count\n"
+	"  -v, --verbose            one line per filesystem, then a count and times\n"
 	"  -n, --dry-run            print the mount points in freeze order; freeze nothing\n"
 	"  -F, --file FILE          with -n: read the mount table from FILE\n"
 	"  -t, --timeout SECONDS    a watchdog thaws after SECONDS, even if qfs is killed\n"
@@ -28,6 +29,8 @@ const char freeze_usage[] =
 	"                           thawing; a directory runs its executables in name\n"
 	"                           order (reverse order for thaw); also $QFS_HOOK\n"
 	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
+	"      --no-sync            do not syncfs them all at once first\n"
+	"      --sync-timeout SECONDS  give up that syncfs after SECONDS (30)\n"
 	"      --hold               print 'frozen N', wait for end of input, a 'thaw'\n"
 	"                           line, SIGINT/TERM/HUP/QUIT/USR1 or the -t deadline,\n"
 	"                           then thaw and print 'thawed N'\n"
@@ -40,7 +43,7 @@ const char freeze_usage[] =
 	"-- CMD); with -- CMD otherwise CMD's status (128+N if killed by signal N, 127\n"
 	"not found, 126 not executable); 128+N when signal N stopped the freeze.\n";
 
-enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD };
+enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD, OPT_NO_SYNC, OPT_SYNC_TIMEOUT };
 
 static const struct opt opts[] = {
 	{"verbose", 'v', 0},
@@ -51,6 +54,8 @@ static const struct opt opts[] = {
 	{"hook", 'H', 1},
 	{"hook-timeout", OPT_HOOK_TIMEOUT, 1},
 	{"hold", OPT_HOLD, 0},
+	{"no-sync", OPT_NO_SYNC, 0},
+	{"sync-timeout", OPT_SYNC_TIMEOUT, 1},
 	{0, 0, 0},
 };
 
@@ -67,6 +72,8 @@ struct job {
 	char *lost;       /* "was thawed by another command while CMD ran" */
 	struct holds hs;  /* locked from the reservation until the hold is written */
 	struct hold mine; /* name empty: no hold is kept */
+	long flush_ms, frozen_ms;
+	int flushed; /* 0 --no-sync, 1 flushed, 2 the flush timed out */
 };
 
 /* Output that would land on a filesystem about to be frozen waits in memory. */
@@ -161,6 +168,7 @@ static int holds_commit(struct job *j, size_t count)
 	if (j->hs.lock < 0)
 		return 0;
 	hold_fill(j, 0);
+	j->mine.v[H_FROZEN_MS] = (unsigned long long)j->frozen_ms;
 	if (count)
 		rc = hold_save(&j->hs, &j->mine);
 	else
@@ -246,7 +254,7 @@ static int undo(struct job *j, int verbose, size_t *count)
 	if (hook_run(&j->hooks, "thaw", &j->hooks_ran))
 		rc = -1;
 	if (verbose)
-		fs_count(n, "thawed", 0);
+		fs_count(n, "thawed");
 	if (count)
 		*count = n + j->kept;
 	return rc;
@@ -280,6 +288,7 @@ static void joined(const struct mnt *m, const struct hold *o)
 static size_t freeze_all(struct job *j)
 {
 	size_t count = 0, foreign = 0;
+	long start = now_ms();
 	for (size_t k = j->t.n; k-- > 0;) {
 		struct mnt *m = &j->t.m[j->t.order[k]];
 		const struct hold *o;
@@ -312,8 +321,9 @@ static size_t freeze_all(struct job *j)
 			abort_freeze(j, EXIT_FAIL);
 		}
 	}
+	j->frozen_ms = now_ms() - start;
 	if (j->verbose)
-		fs_count(count, "frozen", foreign);
+		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms, foreign);
 	return count;
 }
 
@@ -418,8 +428,8 @@ int freeze_main(int argc, char **argv)
 	struct optstate o;
 	const char *file = NULL, *hook = getenv("QFS_HOOK");
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
-	int npaths = 0, dry = 0, holding = 0, k;
-	unsigned hook_timeout = 60;
+	int npaths = 0, dry = 0, holding = 0, nosync = 0, k;
+	unsigned hook_timeout = 60, sync_timeout = 30;
 	long end = 0;
 	if (!paths)
 		die("out of memory", NULL, NULL);
@@ -441,6 +451,10 @@ int freeze_main(int argc, char **argv)
 			hook_timeout = opt_seconds(o.arg);
 		else if (k == OPT_HOLD)
 			holding = 1;
+		else if (k == OPT_NO_SYNC)
+			nosync = 1;
+		else if (k == OPT_SYNC_TIMEOUT)
+			sync_timeout = opt_seconds(o.arg);
 	}
 	char **cmd = o.dashdash >= 0 ? argv + o.dashdash : NULL;
 	if (o.nops && (o.dashdash != 0 || !cmd[0]))
@@ -478,6 +492,9 @@ int freeze_main(int argc, char **argv)
 	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
 		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(&j);
+	/* before the watchdog: its deadline counts from the freeze */
+	if (!nosync)
+		j.flushed = 1 + fs_sync_all(j.list, j.n, sync_timeout, j.verbose, &j.flush_ms);
 	int keep = name_hold(&j);
 	if (j.timeout || cmd || holding) {
 		/* qfs's own deadline comes first; the watchdog's is the backstop */

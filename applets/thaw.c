@@ -1,4 +1,5 @@
 /* thaw: thaw filesystems, parents before children. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,11 +118,13 @@ int thaw_main(int argc, char **argv)
 	if (fs_thaw_list(list, n, 1, verbose, &count))
 		rc = EXIT_FAIL;
 	if (verbose)
-		fs_count(count, "thawed", 0);
+		fs_count(count, "thawed");
 	if (rewrite(&hs))
 		rc = EXIT_FAIL;
 	holds_close(&hs);
 	hooks.verbose = verbose;
+	if (hooks.n && sig_setup()) /* the hook's wait reads the signalfd */
+		die("signalfd", errstr(errno), NULL);
 	hooks.mounts = "QFS_MOUNTPOINTS=";
 	n = hooks.n;
 	if (hook_run(&hooks, "thaw", &n))

@@ -137,41 +137,51 @@ static void say(const char *what, const char *target, const char *why)
 	out_chr(&qout, '\n');
 }
 
-/* "N filesystems frozen", ", F frozen by another program" when there are. */
-void fs_count(size_t n, const char *what, size_t foreign)
+/* "N filesystems thawed" */
+void fs_count(size_t n, const char *what)
 {
 	out_num(&qout, n);
 	out_str(&qout, " filesystems ");
 	out_str(&qout, what);
-	if (foreign) {
-		out_str(&qout, ", ");
-		out_num(&qout, foreign);
-		out_str(&qout, " frozen by another program");
-	}
 	out_chr(&qout, '\n');
 }
 
+static int thaw_failed(const struct mnt *m)
+{
+	complain_errno(m->target, NULL);
+	return -1;
+}
+
 /* Thaws list (in freeze order) parents first: the ones this process froze,
- * or with all set every open one. Returns how many were thawed in *count, and
- * -1 when one failed (the rest are thawed all the same). */
+ * or with all set every open one. One FITHAW each first, so that no writer
+ * waits for another filesystem's second ioctl; then, on the ones that
+ * thawed, FITHAW until the kernel says they are no longer frozen (frozen
+ * twice, thawed fully). Returns how many were thawed in *count, and -1 when
+ * one failed (the rest are thawed all the same). */
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count)
 {
 	int rc = 0;
 	*count = 0;
-	while (n-- > 0) {
-		struct mnt *m = list[n];
+	for (size_t i = n; i-- > 0;) {
+		struct mnt *m = list[i];
 		if (m->fd < 0 || !(all || m->frozen == FS_FROZEN))
 			continue;
-		int r = fs_thaw(m->fd);
-		if (r < 0) {
-			complain_errno(m->target, NULL);
-			rc = -1;
-		} else if (r > 0) {
-			m->frozen = 0;
-			++*count;
-			if (verbose)
-				say("thawed ", m->target, NULL);
-		}
+		m->frozen = 0;
+		if (fs_unfreeze(m->fd) == 0)
+			m->frozen = FS_THAWING; /* thawed once: finished below */
+		else if (errno != EINVAL)
+			rc = thaw_failed(m);
+	}
+	for (size_t i = n; i-- > 0;) {
+		struct mnt *m = list[i];
+		if (m->frozen != FS_THAWING)
+			continue;
+		m->frozen = 0;
+		if (fs_thaw(m->fd) < 0)
+			rc = thaw_failed(m);
+		++*count;
+		if (verbose)
+			say("thawed ", m->target, NULL);
 	}
 	return rc;
 }

@@ -105,7 +105,7 @@ struct mnt {
 	unsigned char frozen; /* FS_FROZEN by this process, or FS_JOINED: kept frozen by another qfs freeze */
 	int fd;
 };
-enum { FS_FROZEN = 1, FS_JOINED };
+enum { FS_FROZEN = 1, FS_JOINED, FS_THAWING };
 struct names {
 	struct names *prev;
 	char s[];
@@ -137,7 +137,7 @@ int fs_open(const struct mtab *t, struct mnt *m);
 int mount_id_at(int dirfd, const char *path, unsigned long long *id);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
-void fs_count(size_t n, const char *what, size_t foreign);
+void fs_count(size_t n, const char *what);
 void fs_skipped(const struct mnt *m, const char *why);
 void fs_said(const char *what, const struct mnt *m);
 #ifdef QFS_FAULT_INJECTION
@@ -146,6 +146,10 @@ int fault_hit(const char *var);
 int fs_freeze(int fd);
 int fs_thaw(int fd);
 int fs_unfreeze(int fd);
+
+/* sync.c: syncfs of every filesystem at once, before the first freeze. */
+int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms);
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign);
 
 /* hold.c: one file per freeze that keeps filesystems frozen, so that
  * overlapping freezes never thaw each other. */

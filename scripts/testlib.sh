@@ -67,6 +67,9 @@ writable() {
 	done
 }
 
+# ms: the times of freeze -v's count line ("in 12 ms") as "in N ms".
+ms() { sed -E 's/ [0-9]+ ms/ N ms/g'; }
+
 # no_watchdog: no qfs process of this test file (found by its
 # QFS_STATE_DIR, which each file sets under its own $TESTDIR) is left running.
 no_watchdog() {
