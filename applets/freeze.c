@@ -1,13 +1,6 @@
 /* freeze: freeze filesystems, children before parents, and never leave them
  * frozen by accident. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "qfs.h"
 
@@ -59,380 +52,16 @@ static const struct opt opts[] = {
 	{0, 0, 0},
 };
 
-struct job {
-	struct mtab t;
-	struct mnt **list; /* freeze order */
-	size_t n;
-	struct hooks hooks;
-	size_t hooks_ran;
-	unsigned timeout;
-	int verbose, wdctl, expired, thaw_rc, held;
-	pid_t wd;
-	size_t kept;      /* released but left frozen for another hold */
-	char *lost;       /* "was thawed by another command while CMD ran" */
-	struct holds hs;  /* locked from the reservation until the hold is written */
-	struct hold mine; /* name empty: no hold is kept */
-	long flush_ms, frozen_ms;
-	int flushed; /* 0 --no-sync, 1 flushed, 2 the flush timed out */
-};
-
-/* Output that would land on a filesystem about to be frozen waits in memory. */
-static void hold_output(const struct job *j)
-{
-	struct out *o[2] = {&qout, &qerr};
-	for (int i = 0; i < 2; i++)
-		if (mtab_frozen_at(&j->t, o[i]->fd, ""))
-			o[i]->hold = 1;
-}
-
-/* No thaw follows in this process: what was held can never be written. */
-static void drop_held(void)
-{
-	if (qout.hold && !qerr.hold)
-		complain("output dropped: it would have gone to a frozen filesystem", NULL, NULL);
-	if (qout.hold)
-		qout.len = 0;
-	if (qerr.hold)
-		qerr.len = 0;
-}
-
-static char *mounts_env(const struct job *j)
-{
-	size_t len = sizeof("QFS_MOUNTPOINTS=");
-	for (size_t i = 0; i < j->n; i++)
-		len += strlen(j->list[i]->target) + 1;
-	char *e = malloc(len), *p = e;
-	if (!e)
-		die("out of memory", NULL, NULL);
-	p = stpcpy(p, "QFS_MOUNTPOINTS=");
-	for (size_t i = 0; i < j->n; i++)
-		p = stpcpy(stpcpy(p, i ? "\n" : ""), j->list[i]->target);
-	return e;
-}
-
-/* A hold needs a state directory that is not on a filesystem being frozen:
- * writing there would sleep until the thaw. It is named after this process
- * and when it started, which no later process can share. */
-static int name_hold(struct job *j)
-{
-	char dir[4096], num[24], *p;
-	struct hold *h = &j->mine;
-	if (mtab_frozen_at(&j->t, AT_FDCWD, state_existing_dir(dir, sizeof(dir)))) {
-		complain(state_dir(), "on a filesystem being frozen: no hold kept", NULL);
-		return 0;
-	}
-	h->v[H_PID] = (unsigned long long)getpid();
-	h->v[H_START] = proc_start(h->v[H_PID]);
-	num[23] = 0;
-	p = stpcpy(stpcpy(h->name, "hold."), fmt_uint(num + 23, h->v[H_PID]));
-	stpcpy(stpcpy(p, "."), fmt_uint(num + 23, h->v[H_START]));
-	h->fs = malloc((j->n + 1) * sizeof(*h->fs));
-	if (!h->fs)
-		die("out of memory", NULL, NULL);
-	return 1;
-}
-
-/* The filesystems the hold names: all that are planned, or those kept frozen. */
-static void hold_fill(struct job *j, int all)
-{
-	struct hold *h = &j->mine;
-	h->n = 0;
-	for (size_t i = 0; i < j->n; i++) {
-		struct mnt *m = j->list[i];
-		if (all || m->frozen)
-			h->fs[h->n++] = (struct holdfs){(unsigned long long)m->dev, m->id, m->target};
-	}
-}
-
-/* Takes the lock and reserves the hold before anything is frozen, so that an
- * unwritable state directory fails with nothing frozen. */
-static int holds_begin(struct job *j, int kind)
-{
-	struct hold *h = &j->mine;
-	if (holds_open(&j->hs, 1))
-		return -1;
-	h->kind = kind;
-	h->v[H_TIME] = now_s();
-	h->v[H_DEADLINE] = j->timeout ? h->v[H_TIME] + j->timeout : 0;
-	h->v[H_WATCHDOG] = j->wd > 0 ? (unsigned long long)j->wd : 0;
-	h->v[H_WDSTART] = proc_start(h->v[H_WATCHDOG]);
-	hold_fill(j, 1);
-	return hold_save(&j->hs, h);
-}
-
-/* The hold names what this freeze keeps frozen (none: no hold), and the
- * lock is let go. */
-static int holds_commit(struct job *j, size_t count)
-{
-	int rc = 0;
-	if (j->hs.lock < 0)
-		return 0;
-	hold_fill(j, 0);
-	j->mine.v[H_FROZEN_MS] = (unsigned long long)j->frozen_ms;
-	if (count)
-		rc = hold_save(&j->hs, &j->mine);
-	else
-		hold_drop(&j->hs, &j->mine);
-	j->held = count && !rc;
-	holds_close(&j->hs);
-	return rc;
-}
-
-static void disarm(struct job *j)
-{
-	watchdog_tell(&j->wdctl, 'd');
-	if (j->wd > 0)
-		waitpid(j->wd, NULL, 0);
-	j->wd = 0;
-}
-
-/* At release: thaw m (FS_FROZEN) or leave it to another live hold (0).
- * Returns -1 when it was thawed under this freeze, so a snapshot taken
- * meanwhile may not be consistent. */
-static int settle(struct job *j, struct mnt *m, const struct hold *mine)
-{
-	const struct hold *o;
-	int lost;
-	if (!hold_lists(mine, m->dev)) {
-		/* `qfs thaw` took it out of the hold: no longer this freeze's */
-		m->frozen = 0;
-		complain(m->target, j->lost, NULL);
-		return -1;
-	}
-	/* a FIFREEZE that succeeds says another program thawed it; it is frozen
-	 * again now, for the holds that still need it */
-	lost = fs_freeze(m->fd) == 0;
-	if (lost)
-		complain(m->target, j->lost, NULL);
-	o = holds_keeping(&j->hs, (unsigned long long)m->dev, mine);
-	m->frozen = o ? 0 : FS_FROZEN;
-	if (o) {
-		j->kept++;
-		if (j->verbose) {
-			out_str(&qout, "kept ");
-			out_escaped(&qout, m->target);
-			out_str(&qout, " frozen (held by ");
-			out_num(&qout, o->v[H_PID]);
-			out_str(&qout, ")\n");
-		}
-	}
-	return lost ? -1 : 0;
-}
-
-/* This freeze's filesystems, thawed parents first, except those another
- * live hold keeps frozen. Returns -1 when a thaw failed or a filesystem was
- * thawed under this freeze. */
-static int release(struct job *j, int verbose, size_t *count)
-{
-	int rc = 0;
-	struct hold *mine = NULL;
-	disarm(j);
-	if (j->held && holds_open(&j->hs, 0))
-		rc = -1; /* unreadable: thaw what this process froze itself */
-	else if (j->held)
-		mine = holds_find(&j->hs, j->mine.name);
-	for (size_t i = 0; i < j->n && j->hs.lock >= 0; i++)
-		if (j->list[i]->frozen && settle(j, j->list[i], mine))
-			rc = -1;
-	if (fs_thaw_list(j->list, j->n, 0, verbose, count))
-		rc = -1;
-	if (mine)
-		hold_drop(&j->hs, mine);
-	holds_close(&j->hs);
-	j->held = 0;
-	return rc;
-}
-
-/* Everything this call did, undone: released, disarmed, thaw hooks run.
- * Returns -1 when a thaw or a hook failed. */
-static int undo(struct job *j, int verbose, size_t *count)
-{
-	size_t n = 0;
-	int rc = release(j, verbose, &n);
-	out_release(&qout);
-	out_release(&qerr);
-	if (hook_run(&j->hooks, "thaw", &j->hooks_ran))
-		rc = -1;
-	if (verbose)
-		fs_count(n, "thawed");
-	if (count)
-		*count = n + j->kept;
-	return rc;
-}
-
-/* A failure while freezing: thaw what was frozen (no other hold can keep it:
- * the lock was held throughout), drop the reservation, and exit. */
-static _Noreturn void abort_freeze(struct job *j, int code)
-{
-	size_t n;
-	fs_thaw_list(j->list, j->n, 0, 0, &n);
-	if (j->hs.lock >= 0)
-		hold_drop(&j->hs, &j->mine);
-	holds_close(&j->hs);
-	undo(j, 0, NULL);
-	quit(code);
-}
-
-static void joined(const struct mnt *m, const struct hold *o)
-{
-	out_str(&qout, "joined ");
-	out_escaped(&qout, m->target);
-	out_str(&qout, " (held by ");
-	out_num(&qout, o->v[H_PID]);
-	out_str(&qout, ")\n");
-}
-
-/* Children before parents; what a live hold keeps frozen is joined, not
- * frozen again. Returns how many this freeze keeps frozen; on a failure
- * undoes everything and exits. */
-static size_t freeze_all(struct job *j)
-{
-	size_t count = 0, foreign = 0;
-	long start = now_ms();
-	for (size_t k = j->t.n; k-- > 0;) {
-		struct mnt *m = &j->t.m[j->t.order[k]];
-		const struct hold *o;
-		int sig;
-		if (m->skip == SKIP_UNSELECTED)
-			continue;
-		if (m->skip) {
-			if (j->verbose)
-				fs_skipped(m, skip_word(m->skip));
-			continue;
-		}
-		if ((sig = sig_stop_pending()))
-			abort_freeze(j, 128 + sig);
-		if ((o = holds_keeping(&j->hs, (unsigned long long)m->dev, NULL))) {
-			m->frozen = FS_JOINED;
-			count++;
-			if (j->verbose)
-				joined(m, o);
-		} else if (fs_freeze(m->fd) == 0) {
-			m->frozen = FS_FROZEN;
-			count++;
-			if (j->verbose)
-				fs_said("frozen ", m);
-		} else if (errno == EOPNOTSUPP || errno == EBUSY) {
-			foreign += errno == EBUSY;
-			if (j->verbose)
-				fs_skipped(m, errno == EBUSY ? "frozen by another program" : "not supported");
-		} else {
-			complain_errno(m->target, NULL);
-			abort_freeze(j, EXIT_FAIL);
-		}
-	}
-	j->frozen_ms = now_ms() - start;
-	if (j->verbose)
-		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms, foreign);
-	return count;
-}
-
-/* Milliseconds to the deadline for sig_wait: -1 for none. */
-static int deadline_left(long end)
-{
-	if (!end)
-		return -1;
-	long left = end - now_ms();
-	return left > 0 ? (int)left : 0;
-}
-
-/* The deadline passed while qfs itself waits: thaw now. */
-static void expire(struct job *j, long *end)
-{
-	/* not an error for --hold's reader: exit status 3 says it */
-	errors_to_stdout = 0;
-	complain("deadline passed", "thawed", NULL);
-	*end = 0;
-	j->expired = 1;
-}
-
-/* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
-static int run_cmd(struct job *j, char **cmd, long end)
-{
-	posix_spawnattr_t attr;
-	pid_t pid;
-	int status, err;
-	sig_spawnattr(&attr, 0);
-	err = posix_spawnp(&pid, cmd[0], NULL, &attr, cmd, environ);
-	posix_spawnattr_destroy(&attr);
-	if (err) {
-		complain(cmd[0], errstr(err), NULL);
-		return err == ENOENT ? 127 : 126;
-	}
-	for (;;) {
-		int s = sig_wait(-1, deadline_left(end));
-		if (s == -1 && end) {
-			expire(j, &end);
-			j->thaw_rc = undo(j, j->verbose, NULL);
-		} else if (s > 0 && s != SIGCHLD && s != SIGUSR2) {
-			kill(pid, s);
-		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* --hold: until end of input, a "thaw" line, a signal or the deadline. */
-static void hold(struct job *j, long end)
-{
-	char line[8];
-	size_t len = 0;
-	for (;;) {
-		int s = sig_wait(0, deadline_left(end));
-		if (s == -1 && end) {
-			expire(j, &end);
-			return;
-		}
-		if (s > 0 && s != SIGCHLD && s != SIGUSR2)
-			return;
-		if (s != 0)
-			continue;
-		char c;
-		ssize_t r = read(0, &c, 1);
-		if (r <= 0)
-			return;
-		if (c != '\n') {
-			len += len < sizeof(line);
-			if (len <= sizeof(line))
-				line[len - 1] = c;
-			continue;
-		}
-		if (len == 4 && !memcmp(line, "thaw", 4))
-			return;
-		len = 0;
-	}
-}
-
-static char *lost_message(char **cmd)
-{
-	const char *what = cmd ? cmd[0] : "held";
-	char *s = malloc(strlen(what) + 48);
-	if (!s)
-		die("out of memory", NULL, NULL);
-	stpcpy(stpcpy(stpcpy(s, "was thawed by another command while "), what), cmd ? " ran" : "");
-	return s;
-}
-
-static int prepare(struct job *j)
-{
-	for (size_t i = 0; i < j->n; i++)
-		if (fs_open(&j->t, j->list[i]))
-			return -1;
-	return 0;
-}
-
 int freeze_main(int argc, char **argv)
 {
-	struct job j = {.wdctl = -1, .hs = {.dir = -1, .lock = -1}};
+	struct job j = {.wdctl = -1, .hs = {.dir = -1, .lock = -1}, .sync_timeout = 30};
 	struct optstate o;
 	const char *file = NULL, *hook = getenv("QFS_HOOK");
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
-	int npaths = 0, dry = 0, holding = 0, nosync = 0, k;
-	unsigned hook_timeout = 60, sync_timeout = 30;
-	long end = 0;
+	int npaths = 0, dry = 0, holding = 0, k;
 	if (!paths)
 		die("out of memory", NULL, NULL);
+	j.hooks.timeout = 60;
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'v')
@@ -448,13 +77,13 @@ int freeze_main(int argc, char **argv)
 		else if (k == 'H')
 			hook = o.arg;
 		else if (k == OPT_HOOK_TIMEOUT)
-			hook_timeout = opt_seconds(o.arg);
+			j.hooks.timeout = opt_seconds(o.arg);
 		else if (k == OPT_HOLD)
 			holding = 1;
 		else if (k == OPT_NO_SYNC)
-			nosync = 1;
+			j.nosync = 1;
 		else if (k == OPT_SYNC_TIMEOUT)
-			sync_timeout = opt_seconds(o.arg);
+			j.sync_timeout = opt_seconds(o.arg);
 	}
 	char **cmd = o.dashdash >= 0 ? argv + o.dashdash : NULL;
 	if (o.nops && (o.dashdash != 0 || !cmd[0]))
@@ -469,74 +98,38 @@ int freeze_main(int argc, char **argv)
 		errors_to_stdout = 1;
 	if (!dry)
 		state_dir(); /* a bad QFS_STATE_DIR stops here, before a hook runs */
-	int bad = hook_load(&j.hooks, hook && *hook ? hook : NULL) || mtab_read(&j.t, file, 0) ||
-		  mtab_select(&j.t, paths, npaths);
+	int bad = job_plan(&j, file, paths, npaths, hook);
 	free(paths);
 	if (bad)
 		return EXIT_FAIL;
-	mtab_classify(&j.t, npaths > 0);
-	j.list = malloc((j.t.n + 1) * sizeof(*j.list));
-	if (!j.list)
-		die("out of memory", NULL, NULL);
-	j.n = fs_plan(&j.t, j.list);
 	if (dry) {
 		for (size_t i = 0; i < j.n; i++)
 			fs_said("", j.list[i]);
 		return EXIT_OK;
 	}
-	j.hooks.mounts = mounts_env(&j);
-	j.hooks.timeout = hook_timeout;
-	j.hooks.verbose = j.verbose;
-	if (sig_setup())
-		die("signalfd", errstr(errno), NULL);
-	if (hook_run(&j.hooks, "freeze", &j.hooks_ran) || sig_stop_pending() || prepare(&j))
-		abort_freeze(&j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
-	hold_output(&j);
-	/* before the watchdog: its deadline counts from the freeze */
-	if (!nosync)
-		j.flushed = 1 + fs_sync_all(j.list, j.n, sync_timeout, j.verbose, &j.flush_ms);
-	int keep = name_hold(&j);
-	if (j.timeout || cmd || holding) {
-		/* qfs's own deadline comes first; the watchdog's is the backstop */
-		unsigned wd_seconds = j.timeout && (cmd || holding) ? j.timeout + 2 : j.timeout;
-		j.wd = watchdog_start(j.list, j.n, wd_seconds, keep ? j.mine.name : NULL, &j.wdctl);
-		if (j.wd < 0)
-			abort_freeze(&j, EXIT_FAIL);
-	}
-	int kind = cmd ? HOLD_CMD : holding ? HOLD_HOLD : j.timeout ? HOLD_TIMEOUT : HOLD_PLAIN;
-	if (keep && holds_begin(&j, kind))
-		abort_freeze(&j, EXIT_FAIL);
-	j.lost = lost_message(cmd);
-	if (j.timeout)
-		end = now_ms() + j.timeout * 1000L;
-	size_t frozen = freeze_all(&j);
-	if (holds_commit(&j, frozen))
-		abort_freeze(&j, EXIT_FAIL);
+	j.kind = cmd ? HOLD_CMD : holding ? HOLD_HOLD : j.timeout ? HOLD_TIMEOUT : HOLD_PLAIN;
+	size_t frozen = job_freeze(&j, cmd), thawed = 0;
+	int rc = EXIT_OK;
 	if (!cmd && !holding) {
-		watchdog_tell(&j.wdctl, 'k');
-		drop_held();
+		job_keep(&j);
 		return EXIT_OK;
 	}
-	size_t thawed = 0;
-	int rc = EXIT_OK;
 	if (cmd) {
-		out_flush(&qout);
-		rc = run_cmd(&j, cmd, end);
+		rc = job_run(&j, cmd);
 	} else {
 		out_str(&qout, "frozen ");
 		out_num(&qout, frozen);
 		out_chr(&qout, '\n');
-		out_flush(&qout);
-		hold(&j, end);
+		job_hold(&j);
 	}
-	if (!j.expired || holding)
-		j.thaw_rc |= undo(&j, j.verbose, &thawed);
+	if (job_end(&j, &thawed))
+		rc = EXIT_FAIL;
+	else if (j.expired)
+		rc = EXIT_DEADLINE;
 	if (holding) {
 		out_str(&qout, "thawed ");
 		out_num(&qout, thawed);
 		out_chr(&qout, '\n');
 	}
-	if (j.thaw_rc)
-		return EXIT_FAIL;
-	return j.expired ? EXIT_DEADLINE : rc;
+	return rc;
 }

@@ -207,6 +207,34 @@ int child_wait(pid_t pid, long ms);
 long now_ms(void);
 unsigned long long now_s(void);
 
+/* job.c: one freeze from its plan to its thaw, for freeze and (through
+ * freeze --hold) the agent. */
+struct job {
+	struct mtab t;
+	struct mnt **list; /* freeze order */
+	size_t n;
+	struct hooks hooks;
+	size_t hooks_ran;
+	unsigned timeout;
+	int verbose, wdctl, expired, thaw_rc, held;
+	pid_t wd;
+	size_t kept;      /* released but left frozen for another hold */
+	char *lost;       /* "was thawed by another command while CMD ran" */
+	struct holds hs;  /* locked from the reservation until the hold is written */
+	struct hold mine; /* name empty: no hold is kept */
+	long flush_ms, frozen_ms;
+	int flushed; /* 0 --no-sync, 1 flushed, 2 the flush timed out */
+	int nosync, kind;
+	unsigned sync_timeout;
+	long end; /* the -t deadline, on now_ms()'s clock */
+};
+int job_plan(struct job *j, const char *file, char **paths, int npaths, const char *hook);
+size_t job_freeze(struct job *j, char **cmd);
+void job_keep(struct job *j);
+int job_run(struct job *j, char **cmd);
+void job_hold(struct job *j);
+int job_end(struct job *j, size_t *thawed);
+
 /* watchdog.c: a process of its own that thaws when the freezer cannot. */
 pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *hold, int *ctl);
 void watchdog_tell(int *ctl, char what);
