@@ -6,10 +6,7 @@
 const char decode_mntname_usage[] =
 	"Usage: qfs decode-mntname [NAME]...\n"
 	"\n"
-	"Print each NAME with the escapes of /proc/self/mountinfo decoded (\\040 is a\n"
-	"space, \\011 a tab, \\012 a newline, \\134 or \\\\ a backslash; any other\n"
-	"backslash is kept; \\000 ends the name), one per line. Without NAME, decode\n"
-	"standard input line by line.\n"
+	"Print each NAME (else each line of stdin) with mountinfo's escapes decoded.\n"
 	"\n"
 	"Exit codes: 0 success, 1 standard input could not be read, 2 usage error.\n";
 

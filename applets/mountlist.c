@@ -8,20 +8,15 @@
 const char mountlist_usage[] =
 	"Usage: qfs mountlist [-aenJ] [-o COLUMNS] [-F FILE]\n"
 	"\n"
-	"List the mount table in mount order, with what freeze would do to each.\n"
+	"List the mount table, with what freeze would do to each mount.\n"
 	"\n"
 	"  -a, --all          all mounts (the default)\n"
 	"  -e, --eligible     only the mounts freeze would freeze\n"
 	"  -n, --noheadings   no heading line\n"
 	"  -J, --json         JSON: {\"filesystems\":[{\"target\":...},...]}\n"
-	"  -o, --output COLS  columns (default TARGET,SOURCE,FSTYPE,OPTIONS,ACTION)\n"
+	"  -o, --output COLS  TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION\n"
+	"                     FREEZABLE (default TARGET,SOURCE,FSTYPE,OPTIONS,ACTION)\n"
 	"  -F, --file FILE    read FILE (mountinfo or mounts format)\n"
-	"\n"
-	"Columns: TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION FREEZABLE.\n"
-	"ACTION: freeze, or skip:REASON (network, no-device, dev, read-only,\n"
-	"shadowed: under a later mount, bind: taken at an earlier mount).\n"
-	"FREEZABLE: yes if the type is known to freeze (statfs magic), no, or -.\n"
-	"Tables escape names as the kernel does (\\040 for a space); JSON decodes.\n"
 	"\n"
 	"Exit codes: 0 success, 1 the table could not be read, 2 usage error.\n";
 

@@ -4,19 +4,12 @@
 const char status_usage[] =
 	"Usage: qfs status [-vJ]\n"
 	"\n"
-	"Print 'frozen' while any freeze keeps a filesystem frozen, else 'thawed', from\n"
-	"the holds that freeze records in $QFS_STATE_DIR (by default /run/qfs). A hold\n"
-	"whose freezer and watchdog are both gone is removed, and what only it kept\n"
-	"frozen is thawed.\n"
+	"Print 'frozen' while a qfs freeze holds a filesystem, else 'thawed', from\n"
+	"$QFS_STATE_DIR (/run/qfs); stale holds are removed first. See qfs(8).\n"
 	"\n"
-	"  -v, --verbose  also each freeze: pid, kind, since, deadline, watchdog and\n"
-	"                 its mount points\n"
-	"  -J, --json     {\"status\":\"frozen\",\"freezes\":[{\"pid\":N,\"kind\":\"cmd\",\n"
-	"                 \"time\":T,\"deadline\":T,\"watchdog\":N,\"mountpoints\":[...]}]}\n"
-	"                 (deadline and watchdog left out when there are none)\n"
+	"  -v, --verbose  each freeze: kind, pid, since, deadline, watchdog, mounts\n"
+	"  -J, --json     {\"status\":S,\"freezes\":[{\"pid\":N,\"kind\":K,\"time\":T,...}]}\n"
 	"\n"
-	"Kinds: cmd (freeze -- CMD), hold (--hold, the agent), timeout (-t alone),\n"
-	"plain (until qfs thaw).\n"
 	"Exit codes: 0 success, 1 the holds could not be read, 2 usage error.\n";
 
 static const struct opt opts[] = {{"verbose", 'v', 0}, {"json", 'J', 0}, {0, 0, 0}};

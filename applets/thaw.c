@@ -10,19 +10,16 @@ const char thaw_usage[] =
 	"Usage: qfs thaw [-v] [-m MOUNTPOINT]... [-H HOOK] [--hook-timeout SECONDS]\n"
 	"       fsthaw [...]\n"
 	"\n"
-	"Thaw every eligible filesystem of the mount table, or the ones named with -m,\n"
-	"parents before children, each until the kernel says it is no longer frozen.\n"
-	"What it thaws leaves every freeze in force (see status): a freeze left with\n"
-	"nothing ends and its watchdog is stopped; one whose command still runs exits 1.\n"
-	"Thawing what is not frozen is not an error.\n"
+	"Thaw the eligible filesystems, or those of -m, parents first, fully; what\n"
+	"is thawed leaves every freeze in force (see status). See qfs(8).\n"
 	"\n"
-	"  -m, --mountpoint DIR     thaw the filesystem mounted on DIR (repeatable)\n"
-	"  -v, --verbose            one line per filesystem thawed, then a count\n"
-	"  -H, --hook HOOK          run HOOK thaw after thawing (also $QFS_HOOK)\n"
-	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
+	"  -m, --mountpoint DIR  the filesystem mounted on DIR (repeatable)\n"
+	"  -v, --verbose         a line per filesystem thawed, then a count\n"
+	"  -H, --hook HOOK       run HOOK thaw after thawing (also $QFS_HOOK)\n"
+	"      --hook-timeout SECS  kill a hook still running after SECS (60)\n"
 	"\n"
-	"Exit codes: 0 success; 1 a filesystem or the hook failed (the others are\n"
-	"thawed all the same); 2 usage error.\n";
+	"Exit codes: 0 success; 1 a filesystem or the hook failed (the rest are\n"
+	"thawed); 2 usage error.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1 };
 

@@ -31,11 +31,9 @@ static const char qfs_usage[] =
 	"Usage: qfs APPLET [ARGS]...  (or APPLET [ARGS]... through a symlink)\n"
 	"       qfs --list | --version | --help | --install [-s] DIR\n"
 	"\n"
-	"Freeze and thaw Linux filesystems safely, so that a snapshot taken underneath\n"
-	"is consistent. 'qfs APPLET --help' describes each applet.\n"
+	"Freeze and thaw filesystems safely. 'qfs APPLET --help' describes each.\n"
 	"\n"
-	"Exit codes: 0 success, 1 the operation failed, 2 usage error,\n"
-	"3 a freeze was ended by its deadline (freeze -t with -- CMD or --hold).\n";
+	"Exit codes: 0 success, 1 failed, 2 usage error, 3 deadline passed.\n";
 
 const char *applet_name = "qfs";
 const char *applet_usage = qfs_usage;
