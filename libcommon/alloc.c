@@ -113,14 +113,4 @@ void *realloc(void *p, size_t n)
 	return q;
 }
 
-/* musl's posix_spawn_file_actions_adddup2 allocates through this internal
- * name; answering it here keeps musl's own bump allocator (700 bytes) out
- * of the binary. */
-// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-void *__libc_malloc(size_t n);
-void *__libc_malloc(size_t n)
-{
-	return malloc(n);
-}
-// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #endif

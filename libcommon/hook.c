@@ -164,37 +164,19 @@ static int report(const char *path, int status)
 	return -1;
 }
 
-/* stdin, stdout and (unless keep_stderr) stderr on /dev/null. Made once and
- * reused by every hook of this run. */
-static const posix_spawn_file_actions_t *null_stdio(int keep_stderr)
-{
-	static posix_spawn_file_actions_t fa;
-	static int ready;
-	if (!ready) {
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-		posix_spawn_file_actions_adddup2(&fa, 0, 1);
-		if (!keep_stderr)
-			posix_spawn_file_actions_adddup2(&fa, 0, 2);
-		ready = 1;
-	}
-	return &fa;
-}
-
 static int run_one(const struct hooks *h, const char *path, const char *action)
 {
 	char act[32] = "QFS_ACTION=";
 	char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", act, (char *)h->mounts, NULL};
 	char *argv[] = {(char *)path, (char *)action, NULL};
-	posix_spawnattr_t attr;
+	/* stdio on /dev/null, stderr kept under -v */
+	const int fd[3] = {SPAWN_NULL, SPAWN_NULL, h->verbose ? SPAWN_KEEP : SPAWN_NULL};
 	pid_t pid;
-	int err, status;
+	int status;
 	strcat(act, action);
-	sig_spawnattr(&attr, POSIX_SPAWN_SETSID);
-	err = posix_spawn(&pid, path, null_stdio(h->verbose), &attr, argv, env);
-	posix_spawnattr_destroy(&attr);
-	if (err) {
-		complain("hook", path, errstr(err));
+	pid = spawn(argv, env, fd, SPAWN_SETSID);
+	if (pid < 0) {
+		complain("hook", path, errstr(errno));
 		return -1;
 	}
 	status = child_wait(pid, h->timeout * 1000L);

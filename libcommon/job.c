@@ -285,15 +285,12 @@ static void expire(struct job *j)
 /* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
 static int run_cmd(struct job *j, char **cmd)
 {
-	posix_spawnattr_t attr;
-	pid_t pid;
-	int status, err;
-	sig_spawnattr(&attr, 0);
-	err = posix_spawnp(&pid, cmd[0], NULL, &attr, cmd, environ);
-	posix_spawnattr_destroy(&attr);
-	if (err) {
-		complain(cmd[0], errstr(err), NULL);
-		return err == ENOENT ? 127 : 126;
+	static const int keep[3] = {SPAWN_KEEP, SPAWN_KEEP, SPAWN_KEEP};
+	pid_t pid = spawn(cmd, environ, keep, SPAWN_PATH);
+	int status;
+	if (pid < 0) {
+		complain(cmd[0], errstr(errno), NULL);
+		return errno == ENOENT ? 127 : 126;
 	}
 	for (;;) {
 		int s = sig_wait(-1, deadline_left(j->end));

@@ -2,7 +2,6 @@
 #ifndef QFS_H
 #define QFS_H
 
-#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -187,7 +186,9 @@ void hold_disarm(const struct hold *h);
 
 /* sig.c: signals read from a signalfd, never handled asynchronously. */
 int sig_setup(void);
-void sig_spawnattr(posix_spawnattr_t *a, short flags);
+enum { SPAWN_KEEP = -1, SPAWN_NULL = -2 }; /* spawn's fd[] */
+enum { SPAWN_SETSID = 1, SPAWN_PATH = 2 };
+pid_t spawn(char *const argv[], char *const envp[], const int fd[3], int flags);
 int sig_wait(int fd, int ms);
 void sig_remember(int sig);
 int sig_stop_pending(void);

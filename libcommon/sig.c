@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -35,19 +37,65 @@ int sig_setup(void)
 	return sfd < 0 ? -1 : 0;
 }
 
-/* What a spawned program must get back: an empty mask, default actions. */
-void sig_spawnattr(posix_spawnattr_t *a, short flags)
+/* What a spawned program must get back: default actions, an empty mask. */
+static void sig_reset(void)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	posix_spawnattr_init(a);
-	posix_spawnattr_setsigmask(a, &set);
+	sigset_t none;
 	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
-		sigaddset(&set, caught[i]);
+		signal(caught[i], SIG_DFL);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
-		sigaddset(&set, ignored[i]);
-	posix_spawnattr_setsigdefault(a, &set);
-	posix_spawnattr_setflags(a, (short)(flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+		signal(ignored[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child's half of spawn: never returns. */
+static _Noreturn void exec_child(char *const argv[], char *const envp[], const int fd[3], int flags, int report)
+{
+	int err, null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	sig_reset();
+	if (flags & SPAWN_SETSID)
+		setsid();
+	for (int i = 0; i < 3; i++) {
+		int from = fd[i] == SPAWN_NULL ? null : fd[i];
+		if (from == i)
+			fcntl(i, F_SETFD, 0);
+		else if (from >= 0)
+			dup2(from, i);
+	}
+	if (flags & SPAWN_PATH)
+		execvpe(argv[0], argv, envp);
+	else
+		execve(argv[0], argv, envp);
+	err = errno;
+	if (write(report, &err, sizeof(err)) < 0) {
+		/* the parent is gone: nobody to tell */
+	}
+	_exit(127);
+}
+
+/* posix_spawn, smaller: argv[0] run with envp, fd[i] (SPAWN_KEEP,
+ * SPAWN_NULL or a descriptor) as its stdin, stdout and stderr. Returns its
+ * pid, or -1 with errno set (also to why the program could not be run). */
+pid_t spawn(char *const argv[], char *const envp[], const int fd[3], int flags)
+{
+	int p[2], err = 0;
+	pid_t pid;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = qfs_fork();
+	if (pid == 0)
+		exec_child(argv, envp, fd, flags, p[1]);
+	close(p[1]);
+	if (pid > 0 && read(p[0], &err, sizeof(err)) == (ssize_t)sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	} else if (pid < 0) {
+		err = errno;
+	}
+	close(p[0]);
+	errno = err;
+	return pid;
 }
 
 /* Waits up to ms (-1: forever) for a signal or for fd (if >= 0) to become
