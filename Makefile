@@ -90,8 +90,22 @@ uninstall:
 clean:
 	rm -rf qfs build
 
+# deb: the Debian packages qfs and qfs-agent (debian/), in build/deb/.
+# dpkg-buildpackage runs on a copy of the tree in build/deb/src, so neither
+# the tree nor its parent directory gets its by-products. debtest: lintian,
+# the unit, the agents' hand-over, install, initramfs, purge (scripts/debtest).
+deb:
+	rm -rf build/deb && mkdir -p build/deb/src/qfs
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./qfs . | tar -C build/deb/src/qfs -xf -
+	cd build/deb/src/qfs && dpkg-buildpackage -b -us -uc
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+
+debtest: deb
+	scripts/debtest build/deb
+
 FORCE:
-.PHONY: FORCE all vmtest test sanitize-test demo bench install uninstall clean
+.PHONY: FORCE all vmtest test sanitize-test demo bench install uninstall clean deb debtest
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
