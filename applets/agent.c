@@ -104,6 +104,13 @@ static const char *member(const char *p, const char **next)
 	return v;
 }
 
+/* Past the array item at p and its comma. */
+static const char *next_item(const char *p)
+{
+	const char *e = json_ws(json_skip(p));
+	return *e == ',' ? json_ws(e + 1) : e;
+}
+
 static void say(const char *a)
 {
 	out_str(&g.desc, a);
@@ -268,7 +275,7 @@ static void freeze(const char *list)
 	if (list) {
 		const char *p = json_ws(list + 1);
 		g.args.len = 0;
-		for (; *p == '"'; p = json_ws(json_ws(json_skip(p)) + 1)) {
+		for (; *p == '"'; p = next_item(p)) {
 			json_unq(&g.args, p);
 			out_chr(&g.args, 0);
 			argv[n++] = "-m";
@@ -379,7 +386,7 @@ static void run(int c, const char *args)
 		return fail_with("Invalid parameter type for 'mountpoints', expected: array");
 	if (c == C_LIST && val) {
 		unsigned long long i = 0;
-		for (const char *p = json_ws(val + 1); *p != ']'; p = json_ws(json_ws(json_skip(p)) + 1), i++) {
+		for (const char *p = json_ws(val + 1); *p != ']'; p = next_item(p), i++) {
 			if (*p == '"')
 				continue;
 			g.desc.len = 0;
@@ -455,11 +462,13 @@ static void request(const char *msg)
 	out_chr(&g.name, 0);
 	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]); c++)
 		;
-	if (c == NCMDS) {
+	/* qemu-ga knows more commands than qfs: while frozen, one of its
+	 * (guest-...) is disabled there rather than unknown */
+	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
 		said("The command ", exec, " has not been found");
 		return fail(1);
 	}
-	if (g.child && (c == C_LIST || c == C_FREEZE)) {
+	if (g.child && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
 		said("Command ", exec, " has been disabled: the agent is in frozen state");
 		return fail(1);
 	}
