@@ -97,11 +97,12 @@ FORCE:
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
 # `make -j2 fuzz` runs two at a time.
 FUZZ_SECONDS = 30
-FUZZ_TARGETS = mountinfo-line mountinfo-file mounts-file decode json
+FUZZ_TARGETS = mountinfo-line mountinfo-file mounts-file decode json agent
 FUZZ_FLAGS   = -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB     = libcommon/mnt.c libcommon/parse.c libcommon/read.c libcommon/decode.c libcommon/out.c \
-               libcommon/err.c libcommon/opt.c libcommon/fs.c tests/fuzz/support.c
+               libcommon/err.c libcommon/opt.c libcommon/fs.c libcommon/json.c libcommon/sig.c libcommon/hook.c \
+               libcommon/path.c tests/fuzz/support.c
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HDR)
 	@mkdir -p build/fuzz

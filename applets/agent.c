@@ -411,22 +411,8 @@ static void request(char *p)
 	run(c, args);
 }
 
-static void input(void)
+static void feed(const char *b, ssize_t n)
 {
-	char b[4096];
-	ssize_t n = read(g.chan, b, sizeof(b));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		/* the host left: not a reason to thaw; on a port, wait for it */
-		json_reset(&rd);
-		g.hup = g.mode != M_UNIX;
-		if (!g.hup) {
-			close(g.chan);
-			g.chan = -1;
-		}
-		return;
-	}
 	for (ssize_t i = 0; i < n;) {
 		const char *err;
 		int again, r = json_feed(&rd, (unsigned char)b[i], &err, &again);
@@ -438,6 +424,23 @@ static void input(void)
 			g.name.len = 0;
 			generic(err, NULL, "");
 		}
+	}
+}
+
+static void input(void)
+{
+	char b[4096];
+	ssize_t n = read(g.chan, b, sizeof(b));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0)
+		return feed(b, n);
+	/* the host left: not a reason to thaw; on a port, wait for it */
+	json_reset(&rd);
+	g.hup = g.mode != M_UNIX;
+	if (!g.hup) {
+		close(g.chan);
+		g.chan = -1;
 	}
 }
 

@@ -217,9 +217,10 @@ static int in_object(const struct jreader *r)
 
 static int close_value(struct jreader *r, int c, const char **err)
 {
-	if (!r->depth || (c == '}') != in_object(r)) {
+	int closer = c == '}' || c == ']';
+	if (!closer || !r->depth || (c == '}') != in_object(r)) {
 		/* a closer all the same: {"a":1] ends where qemu-ga's ends */
-		r->depth -= r->depth > 0;
+		r->depth -= closer && r->depth;
 		return fail(r, E_VALUE, err);
 	}
 	r->depth--;
