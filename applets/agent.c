@@ -58,8 +58,14 @@ static const struct opt opts[] = {
 
 /* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
 static const char *const cmds[] = {
-	"guest-fsfreeze-thaw", "guest-fsfreeze-freeze-list", "guest-fsfreeze-freeze", "guest-fsfreeze-status",
-	"guest-info",          "guest-ping",                 "guest-sync",            "guest-sync-delimited",
+	"guest-fsfreeze-thaw",
+	"guest-fsfreeze-freeze-list",
+	"guest-fsfreeze-freeze",
+	"guest-fsfreeze-status",
+	"guest-info",
+	"guest-ping",
+	"guest-sync",
+	"guest-sync-delimited",
 };
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
@@ -186,8 +192,8 @@ static int child_end(const char *word, char *num, const char *prefix)
 	size_t w = strlen(word);
 	strcpy(num, "0");
 	while (child_line(line, sizeof(line))) {
-		if (!strncmp(line, word, w) && line[w] == ' ' && strlen(line + w) < 22) {
-			strcpy(num, line + w + 1);
+		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
+			strcpy(num, line + w);
 			if (*word == 'f')
 				return 0;
 		} else if (!strncmp(line, "error: ", 7) && !err++) {
@@ -208,7 +214,7 @@ static int release(char *num)
 	if (write(g.cin, "thaw\n", 5) != 5) {
 		/* it is gone already: its output says how it ended */
 	}
-	return child_end("thawed", num, "failed to thaw ");
+	return child_end("thawed ", num, "failed to thaw ");
 }
 
 static _Noreturn void start_child(char **argv, const int *in, const int *out)
@@ -257,7 +263,7 @@ static void freeze(char *list)
 	g.cin = p[1];
 	g.cout = p[2];
 	said("qfs freeze failed", NULL, "");
-	if (child_end("frozen", num, "failed to freeze ") || !g.child)
+	if (child_end("frozen ", num, "failed to freeze ") || !g.child)
 		return fail("GenericError");
 	if (!strcmp(num, "0")) {
 		release(num);
@@ -348,7 +354,9 @@ static void run(int c, char *args)
 	case C_STATUS: return ok(g.child ? "\"frozen\"" : "\"thawed\"");
 	case C_INFO: return info();
 	case C_PING: return ok("{}");
-	default: return sync_id(val, c == C_SYNCD);
+	case C_SYNC:
+	case C_SYNCD: return sync_id(val, c == C_SYNCD);
+	default: return;
 	}
 }
 
@@ -359,7 +367,7 @@ static void check_child(void)
 	struct pollfd p = {g.cout, POLLIN, 0};
 	char num[24];
 	if (g.child && poll(&p, 1, 0) > 0)
-		child_end("thawed", num, "");
+		child_end("thawed ", num, "");
 }
 
 static void request(char *p)
@@ -396,7 +404,7 @@ static void request(char *p)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]); c++)
+	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]) != 0; c++)
 		;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
@@ -535,7 +543,10 @@ static _Noreturn void loop(void)
 	for (;;) {
 		struct pollfd p[3] = {
 			{sig_fd(), POLLIN, 0},
-			{g.hup ? -1 : g.chan >= 0 ? g.chan : g.lsock, POLLIN, 0},
+			{g.hup         ? -1
+			 : g.chan >= 0 ? g.chan
+				       : g.lsock,
+			 POLLIN, 0},
 			{g.child ? g.cout : -1, POLLIN, 0},
 		};
 		/* a port without a host reads as hung up until one comes: look
@@ -575,7 +586,10 @@ int agent_main(int argc, char **argv)
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
-			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO : !strcmp(o.arg, "isa-serial") ? M_ISA : !strcmp(o.arg, "unix-listen") ? M_UNIX : -1;
+			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO
+				 : !strcmp(o.arg, "isa-serial")  ? M_ISA
+				 : !strcmp(o.arg, "unix-listen") ? M_UNIX
+								 : -1;
 			if (g.mode < 0)
 				usage_error("unknown method", o.arg);
 		} else if (k == 'p') {

@@ -293,8 +293,7 @@ int json_feed(struct jreader *r, int c, const char **err, int *again)
 		if (c == '}' || c == ']')
 			return close_value(r, c, err);
 		return open_value(r, c, err);
-	default:
-		return open_value(r, c, err);
+	default: return open_value(r, c, err);
 	}
 }
 

@@ -81,8 +81,8 @@ int utf8_len(const unsigned char *s);
 enum { JSON_MAX = 1 << 16, JSON_DEPTH = 1024 };
 enum { JSON_MORE, JSON_DONE, JSON_ERR };
 struct jreader {
-	size_t len, tok;   /* bytes of the message in buf; where its last token began */
-	size_t depth;      /* may pass JSON_DEPTH while a bad message is skipped */
+	size_t len, tok; /* bytes of the message in buf; where its last token began */
+	size_t depth;    /* may pass JSON_DEPTH while a bad message is skipped */
 	int state, str, esc;
 	unsigned char stack[JSON_DEPTH / 8]; /* bit set: an object at that depth */
 	char buf[JSON_MAX];

@@ -10,7 +10,7 @@
 #include "fuzz.h"
 
 #define fork() (errno = EAGAIN, -1)
-#include "../../applets/agent.c"
+#include "../../applets/agent.c" // NOLINT(bugprone-suspicious-include)
 #undef fork
 
 /* A second opinion on JSON, written apart from libcommon/json.c: one
@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pread(fd, out, (size_t)len, 0) == len);
 	close(fd);
 	for (const char *p = out, *end = out + len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = memchr(p, '\n', (size_t)(end - p)); // NOLINT(clang-analyzer-core.NonNullParamChecker)
 		check(nl != NULL);
 		p += *p == '\xff';
 		check(*p == '{' && value(&p, nl, 0) && p == nl);
