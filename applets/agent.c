@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -503,7 +504,9 @@ static void channel(void)
 	unlink(g.path);
 	/* created 0600, never wider for a moment */
 	mode_t old = umask(0177);
-	g.lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* the system call itself: musl's socket() carries a fallback for
+	 * kernels older than 2.6.27, which qfs does not run on */
+	g.lsock = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4))
 		die(g.path, errstr(errno), NULL);
 	umask(old);
