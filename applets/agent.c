@@ -1,0 +1,633 @@
+/* agent: the QEMU guest agent's freeze protocol, for hosts that freeze a
+ * guest through it (libvirt, Proxmox, OpenStack).
+ *
+ * One process per freeze: the agent never freezes anything itself. A freeze
+ * request starts `qfs freeze --hold` (this same binary) with its stdin and
+ * stdout on pipes and speaks that applet's protocol: "frozen N" or "error:"
+ * lines back, "thaw" to release, "thawed N" when done. All freeze state (the
+ * mount table, descriptors, the watchdog) lives in that child and dies with
+ * it, so the agent's own memory, descriptors and children stay flat however
+ * many freezes it serves, and a killed agent closes the child's stdin, which
+ * thaws at once. The agent only reads requests (libcommon/json.c) and
+ * writes replies, byte for byte as qemu-ga 7.2 does. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "qfs.h"
+
+const char agent_usage[] =
+	"Usage: qfs agent [-m virtio-serial|isa-serial|unix-listen] [-p PATH] [-t SECONDS]\n"
+	"                 [-H HOOK] [--hook-timeout SECONDS] [-f PIDFILE] [-d] [-v]\n"
+	"\n"
+	"Answer the QEMU guest agent's freeze requests; each freeze is a freeze --hold.\n"
+	"\n"
+	"  -m, --method METHOD      virtio-serial (default), isa-serial, unix-listen\n"
+	"  -p, --path PATH          /dev/virtio-ports/org.qemu.guest_agent.0\n"
+	"  -t, --timeout SECONDS    thaw a freeze not ended after SECONDS (600; 0: never)\n"
+	"  -H, --hook HOOK          as for freeze\n"
+	"      --hook-timeout SECONDS  (60)\n"
+	"  -f, --pidfile FILE       write the agent's pid to FILE\n"
+	"  -d, --daemonize          run in the background\n"
+	"  -v, --verbose            one line per request on stderr\n"
+	"\n"
+	"Exit codes: 0 stopped by a signal (after a thaw); 1 no channel; 2 usage error.\n";
+
+enum { OPT_HOOK_TIMEOUT = 1 };
+
+static const struct opt opts[] = {
+	{"method", 'm', 1},
+	{"path", 'p', 1},
+	{"timeout", 't', 1},
+	{"hook", 'H', 1},
+	{"hook-timeout", OPT_HOOK_TIMEOUT, 1},
+	{"pidfile", 'f', 1},
+	{"daemonize", 'd', 0},
+	{"verbose", 'v', 0},
+	{0, 0, 0},
+};
+
+/* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
+static const char *const cmds[] = {
+	"guest-fsfreeze-thaw",
+	"guest-fsfreeze-freeze-list",
+	"guest-fsfreeze-freeze",
+	"guest-fsfreeze-status",
+	"guest-info",
+	"guest-ping",
+	"guest-sync",
+	"guest-sync-delimited",
+};
+enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
+
+enum { M_VIRTIO, M_ISA, M_UNIX };
+
+static struct {
+	int mode, verbose, lsock, chan, hup, nargs;
+	const char *path, *pidfile;
+	pid_t child;    /* the freeze being held, or 0 */
+	int cin, cout;  /* its stdin's write end, its stdout's read end */
+	const char *id; /* the request's "id" member, or NULL */
+	struct out rep, desc, name;
+} g = {
+	.lsock = -1,
+	.chan = -1,
+	.rep = {-1, 0, 0, 0, 0},
+	.desc = {-1, 1, 0, 0, 0},
+	.name = {-1, 1, 0, 0, 0},
+};
+static struct jreader rd;
+/* qfs freeze --hold and its options, then -m per mount point of a list */
+static char *argv_[9 + JSON_MAX / 3 * 2 + 16];
+
+static int key_is(const char *key, const char *name)
+{
+	size_t n = strlen(name);
+	return !strncmp(key + 1, name, n) && key[n + 1] == '"';
+}
+
+/* Past the item at p (a member's value, an array's element) and its comma. */
+static const char *next(const char *p)
+{
+	p = json_skip(p);
+	return p + (*p == ',');
+}
+
+/* desc = a, the string at src decoded, b */
+static void said(const char *a, const char *src, const char *b)
+{
+	g.desc.len = 0;
+	out_str(&g.desc, a);
+	if (src)
+		json_unq(&g.desc, src);
+	out_str(&g.desc, b);
+	out_chr(&g.desc, 0);
+}
+
+static void reply_end(const char *log)
+{
+	g.rep.fd = g.chan;
+	out_chr(&g.rep, '\n');
+	out_flush(&g.rep);
+	g.rep.len = 0;
+	/* held while frozen: the log may be a file there */
+	if (g.verbose && (!qerr.hold || qerr.len < 8192))
+		complain(g.name.len > 1 ? g.name.buf : "request", log, NULL);
+}
+
+static void fail(const char *class)
+{
+	out_chr(&g.rep, '{');
+	if (g.id) {
+		out_str(&g.rep, "\"id\": ");
+		json_echo(&g.rep, g.id);
+		out_str(&g.rep, ", ");
+	}
+	out_str(&g.rep, "\"error\": {\"class\": \"");
+	out_str(&g.rep, class);
+	out_str(&g.rep, "\", \"desc\": ");
+	json_qstr(&g.rep, g.desc.buf);
+	out_str(&g.rep, "}}");
+	reply_end(g.desc.buf);
+}
+
+static void generic(const char *a, const char *src, const char *b)
+{
+	said(a, src, b);
+	fail("GenericError");
+}
+
+/* The end of {"return": V, "id": ID} */
+static void ok_tail(void)
+{
+	if (g.id) {
+		out_str(&g.rep, ", \"id\": ");
+		json_echo(&g.rep, g.id);
+	}
+	out_chr(&g.rep, '}');
+	reply_end(NULL);
+}
+
+static void ok(const char *v)
+{
+	out_str(&g.rep, "{\"return\": ");
+	out_str(&g.rep, v);
+	ok_tail();
+}
+
+/* One line of the freeze's output (cut to size), or 0 at its end. */
+static int child_line(char *line, size_t size)
+{
+	size_t n = 0;
+	char c;
+	ssize_t r;
+	while ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		if (c == '\n')
+			break;
+		if (n < size - 1)
+			line[n++] = c;
+	}
+	line[n] = 0;
+	return r > 0 || n;
+}
+
+/* Reads the freeze's output up to "WORD N" (frozen) or to its end: its
+ * count into num, its first error into g.desc after prefix. At its end it
+ * is gone: reaped, its pipes closed. Returns -1 when it said an error. */
+static int child_end(const char *word, char *num, const char *prefix)
+{
+	char line[512];
+	int err = 0;
+	size_t w = strlen(word);
+	strcpy(num, "0");
+	while (child_line(line, sizeof(line))) {
+		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
+			strcpy(num, line + w);
+			if (*word == 'f')
+				return 0;
+		} else if (!strncmp(line, "error: ", 7) && !err++) {
+			said(prefix, NULL, line + 7);
+		}
+	}
+	close(g.cin);
+	close(g.cout);
+	waitpid(g.child, NULL, 0);
+	g.child = 0;
+	out_release(&qerr);
+	return -err;
+}
+
+/* Ends the freeze being held: "thaw", then its count. */
+static int release(char *num)
+{
+	if (write(g.cin, "thaw\n", 5) != 5) {
+		/* it is gone already: its output says how it ended */
+	}
+	return child_end("thawed ", num, "failed to thaw ");
+}
+
+static _Noreturn void start_child(char **argv, const int *in, const int *out)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	dup2(in[0], 0);
+	dup2(out[1], 1);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+/* list: the mountpoints array, or NULL for all */
+static void freeze(char *list)
+{
+	char num[24];
+	int n = g.nargs, p[4] = {-1, -1, -1, -1};
+	if (list) {
+		/* decoded where they are: a name never grows */
+		for (char *s = list + 1, *nx; *s == '"'; s = nx) {
+			nx = (char *)next(s);
+			g.desc.len = 0;
+			json_unq(&g.desc, s);
+			out_chr(&g.desc, 0);
+			argv_[n++] = "-m";
+			argv_[n++] = memcpy(s, g.desc.buf, g.desc.len);
+		}
+		if (n == g.nargs)
+			return ok("0");
+	}
+	argv_[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) || (g.child = fork()) < 0) {
+		said(errstr(errno), NULL, "");
+		for (int i = 0; i < 4; i++)
+			if (p[i] >= 0)
+				close(p[i]);
+		g.child = 0;
+		return fail("GenericError");
+	}
+	if (g.child == 0)
+		start_child(argv_, p, p + 2);
+	close(p[0]);
+	close(p[3]);
+	g.cin = p[1];
+	g.cout = p[2];
+	said("qfs freeze failed", NULL, "");
+	if (child_end("frozen ", num, "failed to freeze ") || !g.child)
+		return fail("GenericError");
+	if (!strcmp(num, "0")) {
+		release(num);
+	} else {
+		struct stat st;
+		qerr.hold = !fstat(2, &st) && S_ISREG(st.st_mode);
+	}
+	ok(num);
+}
+
+static void info(void)
+{
+	out_str(&g.rep, "{\"return\": {\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
+	for (int i = 0; i < NCMDS; i++) {
+		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
+		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
+		out_str(&g.rep, ", \"name\": \"");
+		out_str(&g.rep, cmds[i]);
+		out_str(&g.rep, "\", \"success-response\": true}");
+	}
+	out_str(&g.rep, "]}");
+	ok_tail();
+}
+
+/* guest-sync's id: an integer that fits in 64 bits, written back as qemu-ga
+ * reads it ("-0" is 0). */
+static void sync_id(const char *v, int delimited)
+{
+	unsigned long long n;
+	char num[24];
+	const char *e = scan_uint(v + (*v == '-'), 9223372036854775807ULL + (*v == '-'), &n);
+	if (!e || *e == '.' || (*e | 32) == 'e')
+		return generic("Invalid parameter type for 'id', expected: integer", NULL, "");
+	num[sizeof(num) - 1] = 0;
+	char *s = fmt_uint(num + sizeof(num) - 1, n);
+	if (*v == '-' && n)
+		*--s = '-';
+	if (delimited)
+		out_chr(&g.rep, (char)0xff);
+	ok(s);
+}
+
+/* The command's arguments, checked as qemu-ga's generated code checks
+ * them: the declared one first, then anything else. */
+static void run(int c, char *args)
+{
+	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : "\"";
+	char *val = NULL;
+	const char *extra = NULL;
+	for (char *p = args ? args + 1 : ""; *p == '"';) {
+		char *key = p, *v = (char *)json_skip(p) + 1;
+		p = (char *)next(v);
+		if (!key_is(key, want))
+			extra = extra ? extra : key;
+		else if (val)
+			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
+		else
+			val = v;
+	}
+	if (c == C_LIST && val) {
+		unsigned long long i = 0;
+		char num[24];
+		num[23] = 0;
+		if (*val != '[')
+			return generic("Invalid parameter type for 'mountpoints', expected: array", NULL, "");
+		for (const char *p = val + 1; *p != ']'; p = next(p), i++) {
+			if (*p == '"')
+				continue;
+			said("Invalid parameter type for 'mountpoints[", NULL, fmt_uint(num + 23, i));
+			g.desc.len--;
+			out_str(&g.desc, "]', expected: string");
+			out_chr(&g.desc, 0);
+			return fail("GenericError");
+		}
+	}
+	if (c >= C_SYNC && !val)
+		return generic("Parameter 'id' is missing", NULL, "");
+	if (extra)
+		return generic("Parameter '", extra, "' is unexpected");
+	char num[24] = "0";
+	switch (c) {
+	case C_THAW:
+		if (g.child && release(num))
+			return fail("GenericError");
+		return ok(num);
+	case C_LIST: return freeze(val);
+	case C_FREEZE: return freeze(NULL);
+	case C_STATUS: return ok(g.child ? "\"frozen\"" : "\"thawed\"");
+	case C_INFO: return info();
+	case C_PING: return ok("{}");
+	case C_SYNC:
+	case C_SYNCD: return sync_id(val, c == C_SYNCD);
+	default: return;
+	}
+}
+
+/* A freeze that ended by itself: its -t deadline, or it was killed (its
+ * watchdog thawed). */
+static void check_child(void)
+{
+	struct pollfd p = {g.cout, POLLIN, 0};
+	char num[24];
+	if (g.child && poll(&p, 1, 0) > 0)
+		child_end("thawed ", num, "");
+}
+
+static void request(char *p)
+{
+	char *exec = NULL, *args = NULL, *bad = NULL;
+	int c;
+	g.id = NULL;
+	g.name.len = 0;
+	check_child();
+	if (*p != '{')
+		return generic("QMP input must be a JSON object", NULL, "");
+	for (p++; *p == '"';) {
+		char *key = p, *v = (char *)json_skip(p) + 1;
+		char **slot = key_is(key, "execute") ? &exec : key_is(key, "arguments") ? &args : NULL;
+		p = (char *)next(v);
+		if (key_is(key, "id") && !g.id) {
+			g.id = v;
+			continue;
+		}
+		if (key_is(key, "id") || (slot && *slot))
+			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
+		if (slot)
+			*slot = v;
+		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{')))
+			bad = slot ? v : key;
+	}
+	if (bad && bad == exec)
+		return generic("QMP input member 'execute' must be a string", NULL, "");
+	if (bad && bad == args)
+		return generic("QMP input member 'arguments' must be an object", NULL, "");
+	if (bad)
+		return generic("QMP input member '", bad, "' is unexpected");
+	if (!exec)
+		return generic("QMP input lacks member 'execute'", NULL, "");
+	json_unq(&g.name, exec);
+	out_chr(&g.name, 0);
+	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]) != 0; c++)
+		;
+	/* qemu-ga knows more commands than qfs: while frozen, one of its
+	 * (guest-...) is disabled there rather than unknown */
+	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
+		said("The command ", exec, " has not been found");
+		return fail("CommandNotFound");
+	}
+	if (g.child && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
+		said("Command ", exec, " has been disabled: the agent is in frozen state");
+		return fail("CommandNotFound");
+	}
+	run(c, args);
+}
+
+static void feed(const char *b, ssize_t n)
+{
+	for (ssize_t i = 0; i < n;) {
+		const char *err;
+		int again, r = json_feed(&rd, (unsigned char)b[i], &err, &again);
+		i += !again;
+		if (r == JSON_DONE)
+			request(rd.buf);
+		if (r == JSON_ERR) {
+			g.id = NULL;
+			g.name.len = 0;
+			generic(err, NULL, "");
+		}
+	}
+}
+
+static void input(void)
+{
+	char b[4096];
+	ssize_t n = read(g.chan, b, sizeof(b));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0)
+		return feed(b, n);
+	/* the host left: not a reason to thaw; on a port, wait for it */
+	json_reset(&rd);
+	g.hup = g.mode != M_UNIX;
+	if (!g.hup) {
+		close(g.chan);
+		g.chan = -1;
+	}
+}
+
+static void client(void)
+{
+	struct ucred cr = {0, 0, 0};
+	socklen_t len = sizeof(cr);
+	char num[24];
+	int fd = accept(g.lsock, NULL, NULL);
+	if (fd < 0)
+		return;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid && cr.uid != geteuid())) {
+		num[23] = 0;
+		complain("refused a client of uid", fmt_uint(num + 23, cr.uid), NULL);
+		close(fd);
+		return;
+	}
+	g.chan = fd;
+	json_reset(&rd);
+}
+
+static _Noreturn void finish(void)
+{
+	char num[24];
+	if (g.child)
+		release(num);
+	if (g.pidfile)
+		unlink(g.pidfile);
+	if (g.mode == M_UNIX)
+		unlink(g.path);
+	quit(EXIT_OK);
+}
+
+static void channel(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct termios t;
+	if (g.mode != M_UNIX) {
+		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (g.chan < 0)
+			die(g.path, errstr(errno), NULL);
+		if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
+			cfmakeraw(&t);
+			tcsetattr(g.chan, TCSANOW, &t);
+		}
+		return;
+	}
+	if (strlen(g.path) >= sizeof(a.sun_path))
+		die(g.path, "path too long", NULL);
+	strcpy(a.sun_path, g.path);
+	unlink(g.path);
+	/* created 0600, never wider for a moment */
+	mode_t old = umask(0177);
+	/* the system call itself: musl's socket() carries a fallback for
+	 * kernels older than 2.6.27, which qfs does not run on */
+	g.lsock = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4))
+		die(g.path, errstr(errno), NULL);
+	umask(old);
+}
+
+static void background(int daemonize)
+{
+	char num[24];
+	int fd;
+	if (daemonize) {
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork", errstr(errno), NULL);
+		if (pid > 0)
+			_exit(EXIT_OK);
+		setsid();
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (isatty(2))
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (!g.pidfile)
+		return;
+	num[23] = '\n';
+	char *s = fmt_uint(num + 23, (unsigned long long)getpid());
+	fd = open(g.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, s, (size_t)(num + 24 - s)) < 0)
+		die(g.pidfile, errstr(errno), NULL);
+	close(fd);
+}
+
+static _Noreturn void loop(void)
+{
+	for (;;) {
+		struct pollfd p[3] = {
+			{sig_fd(), POLLIN, 0},
+			{g.hup         ? -1
+			 : g.chan >= 0 ? g.chan
+				       : g.lsock,
+			 POLLIN, 0},
+			{g.child ? g.cout : -1, POLLIN, 0},
+		};
+		/* a port without a host reads as hung up until one comes: look
+		 * again twice a second instead of spinning */
+		poll(p, 3, g.hup ? 500 : -1);
+		g.hup = 0;
+		for (int s; (s = sig_wait(-1, 0)) > 0;) {
+			if (s == SIGCHLD)
+				while (waitpid(-1, NULL, WNOHANG) > 0)
+					;
+			else if (s != SIGUSR1 && s != SIGUSR2)
+				finish();
+		}
+		if (p[2].revents)
+			check_child();
+		if (p[1].revents)
+			g.chan < 0 ? client() : input();
+	}
+}
+
+/* -t 0 is allowed here: no deadline */
+static void seconds(char **a, const char *arg)
+{
+	if (*arg != '0' || arg[1])
+		opt_seconds(arg);
+	a[1] = (char *)arg;
+}
+
+int agent_main(int argc, char **argv)
+{
+	struct optstate o;
+	struct hooks h = {0};
+	char *a[6] = {"-t", "600", NULL, NULL, NULL, NULL};
+	const char *hook_timeout = "60";
+	int k, daemonize = 0;
+	(void)argc;
+	opt_init(&o, argv);
+	while ((k = opt_next(&o, opts))) {
+		if (k == 'm') {
+			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO
+				 : !strcmp(o.arg, "isa-serial")  ? M_ISA
+				 : !strcmp(o.arg, "unix-listen") ? M_UNIX
+								 : -1;
+			if (g.mode < 0)
+				usage_error("unknown method", o.arg);
+		} else if (k == 'p') {
+			g.path = o.arg;
+		} else if (k == 't') {
+			seconds(a, o.arg);
+		} else if (k == 'H') {
+			a[2] = "-H";
+			a[3] = (char *)o.arg;
+		} else if (k == OPT_HOOK_TIMEOUT) {
+			hook_timeout = (opt_seconds(o.arg), o.arg);
+		} else if (k == 'f') {
+			g.pidfile = o.arg;
+		} else {
+			*(k == 'd' ? &daemonize : &g.verbose) = 1;
+		}
+	}
+	if (o.nops)
+		usage_error("unexpected argument", argv[0]);
+	if (!g.path && g.mode == M_UNIX)
+		usage_error("-m unix-listen", "needs -p PATH");
+	if (!g.path)
+		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
+	if (a[3] && hook_load(&h, a[3]))
+		return EXIT_FAIL;
+	a[4] = "--hook-timeout";
+	a[5] = (char *)hook_timeout;
+	argv_[0] = "qfs";
+	argv_[1] = "freeze";
+	argv_[2] = "--hold";
+	g.nargs = 3;
+	for (k = strcmp(a[1], "0") ? 0 : 2; k < 6 && a[k]; k++)
+		argv_[g.nargs++] = a[k];
+	if (sig_setup())
+		die("signalfd", errstr(errno), NULL);
+	channel();
+	background(daemonize);
+	loop();
+}
