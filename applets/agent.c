@@ -217,18 +217,6 @@ static int release(char *num)
 	return child_end("thawed ", num, "failed to thaw ");
 }
 
-static _Noreturn void start_child(char **argv, const int *in, const int *out)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	dup2(in[0], 0);
-	dup2(out[1], 1);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	execv("/proc/self/exe", argv);
-	_exit(127);
-}
-
 /* list: the mountpoints array, or NULL for all */
 static void freeze(char *list)
 {
@@ -248,7 +236,8 @@ static void freeze(char *list)
 			return ok("0");
 	}
 	argv_[n] = NULL;
-	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) || (g.child = fork()) < 0) {
+	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) ||
+	    (g.child = spawn(argv_, environ, (int[3]){p[0], p[3], SPAWN_KEEP}, 0)) < 0) {
 		said(errstr(errno), NULL, "");
 		for (int i = 0; i < 4; i++)
 			if (p[i] >= 0)
@@ -256,8 +245,6 @@ static void freeze(char *list)
 		g.child = 0;
 		return fail("GenericError");
 	}
-	if (g.child == 0)
-		start_child(argv_, p, p + 2);
 	close(p[0]);
 	close(p[3]);
 	g.cin = p[1];
@@ -513,10 +500,11 @@ static void channel(void)
 
 static void background(int daemonize)
 {
+	struct stat st;
 	char num[24];
 	int fd;
 	if (daemonize) {
-		pid_t pid = fork();
+		pid_t pid = qfs_fork();
 		if (pid < 0)
 			die("fork", errstr(errno), NULL);
 		if (pid > 0)
@@ -525,7 +513,8 @@ static void background(int daemonize)
 		fd = open("/dev/null", O_RDWR);
 		dup2(fd, 0);
 		dup2(fd, 1);
-		if (isatty(2))
+		/* a log file stays; a terminal or a caller's pipe must not */
+		if (fstat(2, &st) || !S_ISREG(st.st_mode))
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
@@ -619,7 +608,7 @@ int agent_main(int argc, char **argv)
 		return EXIT_FAIL;
 	a[4] = "--hook-timeout";
 	a[5] = (char *)hook_timeout;
-	argv_[0] = "qfs";
+	argv_[0] = "/proc/self/exe";
 	argv_[1] = "freeze";
 	argv_[2] = "--hold";
 	g.nargs = 3;
