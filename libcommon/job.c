@@ -122,6 +122,17 @@ static void disarm(struct job *j)
 	j->wd = 0;
 }
 
+/* -v's "joined /x (held by 123)", "kept /x frozen (held by 123)" */
+static void held_by(const char *what, const struct mnt *m, const char *how, const struct hold *o)
+{
+	out_str(&qout, what);
+	out_escaped(&qout, m->target);
+	out_str(&qout, how);
+	out_str(&qout, " (held by ");
+	out_num(&qout, o->v[H_PID]);
+	out_str(&qout, ")\n");
+}
+
 /* At release: thaw m (FS_FROZEN) or leave it to another live hold (0).
  * Returns -1 when it was thawed under this freeze, so a snapshot taken
  * meanwhile may not be consistent. */
@@ -144,13 +155,8 @@ static int settle(struct job *j, struct mnt *m, const struct hold *mine)
 	m->frozen = o ? 0 : FS_FROZEN;
 	if (o) {
 		j->kept++;
-		if (j->verbose) {
-			out_str(&qout, "kept ");
-			out_escaped(&qout, m->target);
-			out_str(&qout, " frozen (held by ");
-			out_num(&qout, o->v[H_PID]);
-			out_str(&qout, ")\n");
-		}
+		if (j->verbose)
+			held_by("kept ", m, " frozen", o);
 	}
 	return lost ? -1 : 0;
 }
@@ -209,15 +215,6 @@ static _Noreturn void abort_freeze(struct job *j, int code)
 	quit(code);
 }
 
-static void joined(const struct mnt *m, const struct hold *o)
-{
-	out_str(&qout, "joined ");
-	out_escaped(&qout, m->target);
-	out_str(&qout, " (held by ");
-	out_num(&qout, o->v[H_PID]);
-	out_str(&qout, ")\n");
-}
-
 /* Children before parents; what a live hold keeps frozen is joined, not
  * frozen again. Returns how many this freeze keeps frozen; on a failure
  * undoes everything and exits. */
@@ -242,7 +239,7 @@ static size_t freeze_all(struct job *j)
 			m->frozen = FS_JOINED;
 			count++;
 			if (j->verbose)
-				joined(m, o);
+				held_by("joined ", m, "", o);
 		} else if (fs_freeze(m->fd) == 0) {
 			m->frozen = FS_FROZEN;
 			count++;
