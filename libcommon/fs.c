@@ -90,6 +90,9 @@ int fs_open(const struct mtab *t, struct mnt *m)
 
 int fs_freeze(int fd)
 {
+#ifdef QFS_MUTANT_NO_FIFREEZE
+	return 0; /* make mutants: claims success, freezes nothing */
+#endif
 #ifdef QFS_FAULT_INJECTION
 	if (fault_hit("QFS_FAULT_FREEZE")) {
 		errno = EIO;
@@ -108,6 +111,9 @@ int fs_unfreeze(int fd)
 
 int fs_thaw(int fd)
 {
+#ifdef QFS_MUTANT_NO_THAW
+	return 1; /* make mutants: says thawed, thaws nothing */
+#endif
 	int n = 0;
 	while (fs_unfreeze(fd) == 0)
 		n++;
@@ -120,6 +126,9 @@ size_t fs_plan(const struct mtab *t, struct mnt **list)
 	size_t n = 0;
 	for (size_t k = t->n; k-- > 0;) {
 		struct mnt *m = &t->m[t->order[k]];
+#ifdef QFS_MUTANT_PARENTS_FIRST
+		m = &t->m[t->order[t->n - 1 - k]]; /* make mutants: the preorder itself */
+#endif
 		if (!m->skip)
 			list[n++] = m;
 	}

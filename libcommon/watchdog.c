@@ -54,6 +54,9 @@ static size_t ours_only(struct mnt **list, size_t n, const struct state *s)
 
 static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, pid_t freezer, int use_state, const char *why)
 {
+#ifdef QFS_MUTANT_WATCHDOG_NO_THAW
+	_exit(0); /* make mutants: the watchdog never thaws */
+#endif
 	struct state s = {0};
 	size_t count;
 	int r = use_state ? state_read(&s) : 0;
