@@ -44,7 +44,7 @@ file_failed() {
 # run_file PATH NAME: sources PATH (absolute) in a subshell of its own;
 # NAME is how it was given, for the messages.
 run_file() {
-	local file=$1 name=$2 before status where line cmd syntax
+	local file=$1 name=$2 before status line cmd syntax
 	TESTDIR=$(mktemp -d /tmp/qfs-test.XXXXXX)
 	export TESTDIR
 	before=$(wc -l < "$results")
