@@ -39,16 +39,29 @@ qfs: $(SRC) $(HDR) build/applets.h
 build/qfs-fault: $(SRC) $(HDR) build/applets.h
 	$(CC) $(CFLAGS) -DQFS_FAULT_INJECTION -Ilibcommon -Ibuild -o $@ $(SRC) $(LDFLAGS)
 
+# Mutants: qfs broken on purpose, one way each (-DQFS_MUTANT_NAME in
+# libcommon/), to show that the suites catch it; --version and `strings`
+# name the mutant. scripts/mutants says which suites must catch which.
+MUTANTS = no-fifreeze no-thaw parents-first watchdog-no-thaw no-thaw-hook unheld-output bind-frozen
+build/qfs-mutant-%: $(SRC) $(HDR) build/applets.h
+	$(CC) $(filter-out -DQFS_VERSION=%,$(CFLAGS)) -DQFS_VERSION='"$(VERSION) QFS_MUTANT_$*"' \
+		-DQFS_MUTANT_$(shell echo '$*' | tr a-z- A-Z_) -Ilibcommon -Ibuild -o $@ $(SRC) $(LDFLAGS)
+
 build/qfs-san: $(SRC) $(HDR) build/applets.h
 	gcc $(SANFLAGS) -Ilibcommon -Ibuild -o $@ $(SRC)
 
 test: qfs build/qfs-fault
+	scripts/harness-selftest
 	QFS=$(CURDIR)/qfs QFS_FAULT=$(CURDIR)/build/qfs-fault scripts/runtest.sh tests/sh/*.test
 
 sanitize-test: build/qfs-san build/qfs-fault
 	QFS=$(CURDIR)/build/qfs-san QFS_FAULT=$(CURDIR)/build/qfs-fault QFS_STATIC=$(CURDIR)/build/qfs-fault QFS_SANITIZED=1 \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
 	scripts/runtest.sh tests/sh/*.test
+
+# Every mutant must fail the suites that should catch it (needs root).
+mutants: qfs build/qfs-fault $(MUTANTS:%=build/qfs-mutant-%)
+	scripts/mutants $(MUTANTS)
 
 demo: qfs
 	scripts/demo ./qfs
@@ -105,7 +118,7 @@ debtest: deb
 	scripts/debtest build/deb
 
 FORCE:
-.PHONY: FORCE all vmtest test sanitize-test demo bench install uninstall clean deb debtest
+.PHONY: FORCE all vmtest test sanitize-test mutants demo bench install uninstall clean deb debtest
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.

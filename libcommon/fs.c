@@ -90,6 +90,9 @@ int fs_open(const struct mtab *t, struct mnt *m)
 
 int fs_freeze(int fd)
 {
+#ifdef QFS_MUTANT_NO_FIFREEZE
+	return 0; /* make mutants: claims success, freezes nothing */
+#endif
 #ifdef QFS_FAULT_INJECTION
 	if (fault_hit("QFS_FAULT_FREEZE")) {
 		errno = EIO;
@@ -108,21 +111,32 @@ int fs_unfreeze(int fd)
 
 int fs_thaw(int fd)
 {
+#ifdef QFS_MUTANT_NO_THAW
+	return 1; /* make mutants: says thawed, thaws nothing */
+#endif
 	int n = 0;
 	while (fs_unfreeze(fd) == 0)
 		n++;
 	return errno == EINVAL ? n : -1;
 }
 
-/* Eligible mounts, children before parents: the reverse of the preorder. */
+/* The kth mount in freeze order, children before parents: the reverse of
+ * the preorder. */
+struct mnt *fs_nth(const struct mtab *t, size_t k)
+{
+#ifdef QFS_MUTANT_PARENTS_FIRST
+	return &t->m[t->order[k]]; /* make mutants: the preorder itself */
+#endif
+	return &t->m[t->order[t->n - 1 - k]];
+}
+
+/* Eligible mounts, in freeze order. */
 size_t fs_plan(const struct mtab *t, struct mnt **list)
 {
 	size_t n = 0;
-	for (size_t k = t->n; k-- > 0;) {
-		struct mnt *m = &t->m[t->order[k]];
-		if (!m->skip)
-			list[n++] = m;
-	}
+	for (size_t k = 0; k < t->n; k++)
+		if (!fs_nth(t, k)->skip)
+			list[n++] = fs_nth(t, k);
 	return n;
 }
 

@@ -222,8 +222,8 @@ static size_t freeze_all(struct job *j)
 {
 	size_t count = 0, foreign = 0;
 	long start = now_ms();
-	for (size_t k = j->t.n; k-- > 0;) {
-		struct mnt *m = &j->t.m[j->t.order[k]];
+	for (size_t k = 0; k < j->t.n; k++) {
+		struct mnt *m = fs_nth(&j->t, k);
 		const struct hold *o;
 		int sig;
 		if (m->skip == SKIP_UNSELECTED)

@@ -158,8 +158,10 @@ void mtab_classify(struct mtab *t, int selected_only)
 		size_t h = hash(m->dev, mask);
 		while (seen[h] && seen[h] != m->dev)
 			h = (h + 1) & mask;
+#ifndef QFS_MUTANT_BIND_FROZEN /* make mutants: a bind mount frozen again */
 		if (seen[h])
 			m->skip = SKIP_BIND;
+#endif
 		seen[h] = m->dev;
 	}
 	free(seen);

@@ -154,6 +154,7 @@ void mtab_free(struct mtab *t);
 /* fs.c: the freeze/thaw engine. */
 int fs_open(const struct mtab *t, struct mnt *m);
 int mount_id_at(int dirfd, const char *path, unsigned long long *id);
+struct mnt *fs_nth(const struct mtab *t, size_t k);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
 void fs_count(size_t n, const char *what);

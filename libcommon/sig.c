@@ -136,6 +136,10 @@ pid_t spawn(char *const argv[], char *const envp[], const int fd[3], int flags)
 int sig_wait(int fd, int ms)
 {
 	struct pollfd p[2] = {{sfd, POLLIN, 0}, {fd, POLLIN, 0}};
+	/* no signalfd (thaw runs its hooks without one): nothing would say a
+	 * child ended, so the caller looks again every 10 ms */
+	if (sfd < 0 && (ms < 0 || ms > 10))
+		ms = 10;
 	for (;;) {
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))

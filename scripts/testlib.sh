@@ -71,10 +71,11 @@ writable() {
 ms() { sed -E 's/ [0-9]+ ms/ N ms/g'; }
 
 # no_watchdog: no qfs process of this test file (found by its
-# QFS_STATE_DIR, which each file sets under its own $TESTDIR) is left running.
+# QFS_STATE_DIR, which each file sets under its own $TESTDIR) is left running,
+# of $QFS or of $QFS_STATIC.
 no_watchdog() {
 	local pid
-	for pid in $(pgrep -f "^$QFS"); do
+	for pid in $(pgrep -f "^$QFS") $(pgrep -f "^$QFS_STATIC"); do
 		tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "QFS_STATE_DIR=$TESTDIR/state" && return 1
 	done
 	return 0
