@@ -118,7 +118,7 @@ size_t escaped_len(const char *s)
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
-static int utf8_len(const unsigned char *s)
+int utf8_len(const unsigned char *s)
 {
 	int n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
 	unsigned cp;

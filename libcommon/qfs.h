@@ -74,6 +74,27 @@ size_t out_escaped(struct out *o, const char *s);
 void out_oneline(struct out *o, const char *s);
 size_t escaped_len(const char *s);
 int contains(const char *s, const char *sub);
+int utf8_len(const unsigned char *s);
+
+/* json.c: the guest agent's request reader. Fixed size: a request longer
+ * or deeper than these is an error, and reading goes on after it. */
+enum { JSON_MAX = 1 << 16, JSON_DEPTH = 1024 };
+enum { JSON_MORE, JSON_DONE, JSON_ERR };
+struct jreader {
+	size_t len, tok;   /* bytes of the message in buf; where its last token began */
+	size_t depth;      /* may pass JSON_DEPTH while a bad message is skipped */
+	int state, str, esc;
+	unsigned char stack[JSON_DEPTH / 8]; /* bit set: an object at that depth */
+	char buf[JSON_MAX];
+};
+void json_reset(struct jreader *r);
+int json_feed(struct jreader *r, int c, const char **err, int *again);
+long json_cp(const char **p);
+const char *json_ws(const char *p);
+const char *json_skip(const char *p);
+void json_qstr(struct out *o, const char *s);
+void json_unq(struct out *o, const char *p);
+void json_echo(struct out *o, const char *p);
 
 /* read.c: whole files, or a chunk at a time. Far more than any mount
  * table (the kernel's default limit is 100,000 mounts): -F of an endless
@@ -162,6 +183,7 @@ void state_free(struct state *s);
 int sig_setup(void);
 void sig_spawnattr(posix_spawnattr_t *a, short flags);
 int sig_wait(int fd, int ms);
+int sig_fd(void);
 void sig_remember(int sig);
 int sig_stop_pending(void);
 

@@ -68,6 +68,12 @@ int sig_wait(int fd, int ms)
 	}
 }
 
+/* For a caller that polls more than one descriptor (agent). */
+int sig_fd(void)
+{
+	return sfd;
+}
+
 static int remembered;
 
 /* A stop request that arrived while qfs was busy waiting for something else. */

@@ -1,0 +1,415 @@
+/* A streaming JSON reader for the guest agent's requests: bytes go in one
+ * at a time, whole messages come out. Requests have no framing, so the
+ * reader counts braces and brackets outside strings, as qemu-ga's does; it
+ * needs no recursion and its memory is fixed (struct jreader): a request
+ * deeper than JSON_DEPTH or longer than JSON_MAX is an error, skipped to its
+ * end, and the reader goes on. A 0xFF byte, which never occurs in JSON text,
+ * resets it (qemu-ga's clients send one to resynchronise). */
+#include <string.h>
+
+#include "qfs.h"
+
+enum { ST_IDLE, ST_KEY1, ST_KEY, ST_COLON, ST_VAL1, ST_VALUE, ST_AFTER, ST_STR, ST_WORD, ST_SKIP };
+
+static const char *const errs[] = {
+	"JSON parse error, expecting value",
+	"JSON nesting depth limit exceeded",
+	"JSON token size limit exceeded",
+	"JSON parse error, stray '\xef\xbf\xbd'",
+	"JSON parse error, invalid escape sequence in string",
+	"JSON parse error, invalid UTF-8 sequence in string",
+	"JSON parse error, invalid keyword",
+};
+/* What a backslash may stand before (qemu-ga takes \' too), and for what. */
+static const char esc_in[] = "\"\\/bfnrt'", esc_out[] = "\"\\/\b\f\n\r\t'";
+
+enum { E_VALUE, E_DEPTH, E_SIZE, E_STRAY, E_ESCAPE, E_UTF8, E_WORD };
+
+static int hexnum(const char *s)
+{
+	int v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* The code point of the valid n-byte UTF-8 sequence at s. */
+static long utf8_cp(const unsigned char *s, int n)
+{
+	long cp = n == 1 ? *s : s[0] & (0x3f >> (n - 1));
+	for (int i = 1; i < n; i++)
+		cp = cp << 6 | (s[i] & 0x3f);
+	return cp;
+}
+
+/* The next character of the string at *p (just past its opening quote):
+ * its code point, -1 at the closing quote (*p then past it), or -2 for a
+ * bad escape and -3 for a byte that is not UTF-8. */
+long json_cp(const char **p)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	long cp;
+	int n;
+	if (*s == '"') {
+		*p += 1;
+		return -1;
+	}
+	if (*s != '\\') {
+		n = *s < 0x80 ? 1 : utf8_len(s);
+		if (!n)
+			return -3;
+		*p += n;
+		return utf8_cp(s, n);
+	}
+	const char *e = s[1] ? strchr(esc_in, s[1]) : NULL;
+	if (e) {
+		*p += 2;
+		return (unsigned char)esc_out[e - esc_in];
+	}
+	if (s[1] != 'u' || (cp = hexnum(*p + 2)) < 0)
+		return -2;
+	*p += 6;
+	if (cp >= 0xdc00 && cp < 0xe000)
+		return -2;
+	if (cp >= 0xd800 && cp < 0xdc00) {
+		long lo = (*p)[0] == '\\' && (*p)[1] == 'u' ? hexnum(*p + 2) : -1;
+		if (lo < 0xdc00 || lo >= 0xe000)
+			return -2;
+		*p += 6;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	return cp;
+}
+
+/* A number as JSON has it, or true, false, null. */
+static int word_ok(const char *s, size_t n)
+{
+	const char *e = s + n;
+	if (*s >= 'a' && *s <= 'z')
+		return (n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) || (n == 5 && !memcmp(s, "false", 5));
+	s += *s == '-';
+	if (s < e && *s == '0')
+		s++;
+	else if (s == e || *s < '1' || *s > '9')
+		return 0;
+	while (s < e && *s >= '0' && *s <= '9')
+		s++;
+	if (s < e && *s == '.') {
+		const char *d = ++s;
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+		if (s == d)
+			return 0;
+	}
+	if (s < e && (*s | 32) == 'e') {
+		s += s + 1 < e && (s[1] == '+' || s[1] == '-') ? 2 : 1;
+		const char *d = s;
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+		if (s == d)
+			return 0;
+	}
+	return s == e;
+}
+
+void json_reset(struct jreader *r)
+{
+	r->len = 0;
+	r->depth = 0;
+	r->state = ST_IDLE;
+	r->str = r->esc = 0;
+}
+
+/* An error in the message being read: skip to its end. */
+static int fail(struct jreader *r, int e, const char **err)
+{
+	*err = errs[e];
+	r->state = r->depth || r->str ? ST_SKIP : ST_IDLE;
+	return JSON_ERR;
+}
+
+/* Skipping a bad message: only strings and nesting are followed. */
+static int skip(struct jreader *r, int c)
+{
+	if (r->esc)
+		r->esc = 0;
+	else if (r->str)
+		r->str = c != '"', r->esc = c == '\\';
+	else if (c == '"')
+		r->str = 1;
+	else if (c == '{' || c == '[')
+		r->depth++;
+	else if ((c == '}' || c == ']') && r->depth)
+		r->depth--;
+	if (!r->depth && !r->str)
+		json_reset(r);
+	return JSON_MORE;
+}
+
+static int is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int end_value(struct jreader *r)
+{
+	r->state = r->depth ? ST_AFTER : ST_IDLE;
+	return r->depth ? JSON_MORE : JSON_DONE;
+}
+
+/* The string that just closed: every escape and byte checked. */
+static int end_str(struct jreader *r, const char **err)
+{
+	const char *p = r->buf + r->tok + 1;
+	long cp;
+	r->str = 0;
+	while ((cp = json_cp(&p)) >= 0)
+		;
+	if (cp < -1)
+		return fail(r, cp == -2 ? E_ESCAPE : E_UTF8, err);
+	if (r->state == ST_KEY) {
+		r->state = ST_COLON;
+		return JSON_MORE;
+	}
+	return end_value(r);
+}
+
+static int open_value(struct jreader *r, int c, const char **err)
+{
+	r->tok = r->len - 1;
+	if (c == '}' || c == ']') {
+		/* out of place, but it closes what it closes: skip no further */
+		r->depth -= r->depth > 0;
+		return fail(r, E_VALUE, err);
+	}
+	if (c == '"') {
+		r->str = 1;
+		r->state = r->state == ST_KEY1 || r->state == ST_KEY ? ST_KEY : ST_VALUE;
+		return JSON_MORE;
+	}
+	if (r->state == ST_KEY1 || r->state == ST_KEY)
+		return fail(r, E_VALUE, err);
+	if (c == '{' || c == '[') {
+		if (r->depth >= JSON_DEPTH) {
+			r->depth++;
+			return fail(r, E_DEPTH, err);
+		}
+		r->stack[r->depth / 8] = (unsigned char)((r->stack[r->depth / 8] & ~(1u << r->depth % 8)) |
+							 (unsigned)(c == '{') << r->depth % 8);
+		r->depth++;
+		r->state = c == '{' ? ST_KEY1 : ST_VAL1;
+		return JSON_MORE;
+	}
+	if (c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')) {
+		r->state = ST_WORD;
+		return JSON_MORE;
+	}
+	return fail(r, E_VALUE, err);
+}
+
+static int in_object(const struct jreader *r)
+{
+	return r->stack[(r->depth - 1) / 8] >> (r->depth - 1) % 8 & 1;
+}
+
+static int close_value(struct jreader *r, int c, const char **err)
+{
+	if (!r->depth || (c == '}') != in_object(r)) {
+		/* a closer all the same: {"a":1] ends where qemu-ga's ends */
+		r->depth -= r->depth > 0;
+		return fail(r, E_VALUE, err);
+	}
+	r->depth--;
+	return end_value(r);
+}
+
+/* Feeds one byte. Returns JSON_MORE, JSON_DONE (buf[0..len) is a whole,
+ * valid message; the next byte starts a new one) or JSON_ERR (*err says
+ * why; one reply, the reader resynchronises by itself). *again: c was not
+ * consumed and must be fed again. */
+int json_feed(struct jreader *r, int c, const char **err, int *again)
+{
+	*again = 0;
+	if (c == 0xff) {
+		int st = r->state;
+		json_reset(r);
+		return st == ST_SKIP ? JSON_MORE : fail(r, E_STRAY, err);
+	}
+	if (r->state == ST_SKIP)
+		return skip(r, c);
+	if (r->state == ST_IDLE) {
+		if (is_ws(c))
+			return JSON_MORE;
+		r->len = 0;
+		r->state = ST_VALUE;
+	}
+	if (r->len >= JSON_MAX - 1)
+		return fail(r, E_SIZE, err);
+	r->buf[r->len++] = (char)c;
+	r->buf[r->len] = 0;
+	if (r->str) {
+		if (r->esc)
+			r->esc = 0;
+		else if (c == '\\')
+			r->esc = 1;
+		else if (c == '"')
+			return end_str(r, err);
+		else if (c < 0x20)
+			return fail(r, E_VALUE, err);
+		return JSON_MORE;
+	}
+	if (r->state == ST_WORD) {
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+		    c == '+' || c == '-')
+			return JSON_MORE;
+		r->buf[--r->len] = 0;
+		*again = 1;
+		if (!word_ok(r->buf + r->tok, r->len - r->tok))
+			return fail(r, E_WORD, err);
+		return end_value(r);
+	}
+	if (is_ws(c)) {
+		r->len--;
+		return JSON_MORE;
+	}
+	switch (r->state) {
+	case ST_COLON:
+		if (c != ':')
+			return fail(r, E_VALUE, err);
+		r->state = ST_VALUE;
+		return JSON_MORE;
+	case ST_AFTER:
+		if (c == ',' && r->depth) {
+			r->state = in_object(r) ? ST_KEY : ST_VALUE;
+			return JSON_MORE;
+		}
+		return close_value(r, c, err);
+	case ST_KEY1:
+	case ST_VAL1:
+		if (c == '}' || c == ']')
+			return close_value(r, c, err);
+		return open_value(r, c, err);
+	default:
+		return open_value(r, c, err);
+	}
+}
+
+/* Past the white space at p. */
+const char *json_ws(const char *p)
+{
+	while (is_ws(*p))
+		p++;
+	return p;
+}
+
+/* Past the (valid) value at p. */
+const char *json_skip(const char *p)
+{
+	size_t depth = 0;
+	int str = 0;
+	for (;; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"' && (str = 0, !depth))
+				return p + 1;
+		} else if (*p == '"') {
+			str = 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (depth && (*p == '}' || *p == ']')) {
+			if (!--depth)
+				return p + 1;
+		} else if (!depth && (!*p || !strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-", *p))) {
+			return p;
+		}
+	}
+}
+
+/* A code point as qemu-ga writes it: ASCII as it is (but for the escapes
+ * JSON needs), everything else as \uXXXX in capitals. */
+static void put_cp(struct out *o, long cp)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *e = cp > 0 && cp < 0x80 ? strchr(esc_out, (int)cp) : NULL;
+	if (e && *e != '/' && *e != '\'') {
+		out_chr(o, '\\');
+		out_chr(o, esc_in[e - esc_out]);
+	} else if (cp >= 0x20 && cp < 0x7f) {
+		out_chr(o, (char)cp);
+	} else if (cp > 0xffff) {
+		put_cp(o, 0xd800 + ((cp - 0x10000) >> 10));
+		put_cp(o, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+	} else {
+		char u[6] = {'\\', 'u', hex[cp >> 12], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15]};
+		out_mem(o, u, 6);
+	}
+}
+
+/* A C string as a JSON string, qemu-ga's way; bytes that are not UTF-8
+ * become U+FFFD, as there. */
+void json_qstr(struct out *o, const char *s)
+{
+	out_chr(o, '"');
+	while (*s) {
+		const unsigned char *u = (const unsigned char *)s;
+		int n = *u < 0x80 ? 1 : utf8_len(u);
+		put_cp(o, n ? utf8_cp(u, n) : 0xfffd);
+		s += n ? n : 1;
+	}
+	out_chr(o, '"');
+}
+
+/* The UTF-8 of the (valid) string at p, quotes left out: for messages and
+ * names. A \u0000 is left out too, so that the result is a C string. */
+void json_unq(struct out *o, const char *p)
+{
+	long cp;
+	p++;
+	while ((cp = json_cp(&p)) >= 0) {
+		if (cp < 0x80) {
+			if (cp)
+				out_chr(o, (char)cp);
+			continue;
+		}
+		char u[4];
+		int n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		for (int i = n - 1; i > 0; i--, cp >>= 6)
+			u[i] = (char)(0x80 | (cp & 0x3f));
+		u[0] = (char)((0xf00 >> n) | cp);
+		out_mem(o, u, (size_t)n);
+	}
+}
+
+/* The (valid) value at p again, as qemu-ga would write it back: no white
+ * space but after ',' and ':', strings re-escaped, an integer's "-0" as 0.
+ * Other numbers are written as they came (qemu-ga prints them through a
+ * double: 0.1 would be 0.10000000000000001 there). */
+void json_echo(struct out *o, const char *p)
+{
+	const char *end = json_skip(p);
+	while (p < end) {
+		char c = *p;
+		if (c == '"') {
+			long cp;
+			out_chr(o, '"');
+			p++;
+			while ((cp = json_cp(&p)) >= 0)
+				put_cp(o, cp);
+			out_chr(o, '"');
+			continue;
+		}
+		if (c == '-' && p[1] == '0' && !strchr(".eE0123456789", p[2]))
+			c = *++p;
+		if (!is_ws(c))
+			out_chr(o, c);
+		if (c == ',' || c == ':')
+			out_chr(o, ' ');
+		p++;
+	}
+}
