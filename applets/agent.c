@@ -28,26 +28,19 @@ const char agent_usage[] =
 	"Usage: qfs agent [-m virtio-serial|isa-serial|unix-listen] [-p PATH] [-t SECONDS]\n"
 	"                 [-H HOOK] [--hook-timeout SECONDS] [-f PIDFILE] [-d] [-v]\n"
 	"\n"
-	"Answer the QEMU guest agent's freeze requests (guest-fsfreeze-freeze, -thaw,\n"
-	"-status, -freeze-list, guest-sync, guest-ping, guest-info) from the host.\n"
-	"Each freeze is a 'qfs freeze --hold' of its own.\n"
+	"Answer the QEMU guest agent's freeze requests from the host, one\n"
+	"'qfs freeze --hold' per freeze.\n"
 	"\n"
-	"  -m, --method METHOD      virtio-serial (default), isa-serial (a tty, set\n"
-	"                           raw) or unix-listen (a socket, mode 0600)\n"
-	"  -p, --path PATH          the channel (/dev/virtio-ports/org.qemu.guest_agent.0,\n"
-	"                           /dev/ttyS0 for isa-serial)\n"
-	"  -t, --timeout SECONDS    thaw a freeze the host has not ended after SECONDS\n"
-	"                           (600; 0: never); a watchdog also thaws at once if\n"
-	"                           the agent dies while frozen\n"
-	"  -H, --hook HOOK          as for freeze: HOOK freeze / HOOK thaw (qemu-ga's\n"
-	"                           fsfreeze-hook runs unchanged)\n"
+	"  -m, --method METHOD      virtio-serial (default), isa-serial or unix-listen\n"
+	"  -p, --path PATH          the channel (/dev/virtio-ports/org.qemu.guest_agent.0)\n"
+	"  -t, --timeout SECONDS    thaw a freeze not ended after SECONDS (600; 0: never)\n"
+	"  -H, --hook HOOK          as for freeze (qemu-ga's fsfreeze-hook runs unchanged)\n"
 	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
 	"  -f, --pidfile FILE       write the agent's pid to FILE\n"
 	"  -d, --daemonize          run in the background\n"
 	"  -v, --verbose            one line per request on stderr\n"
 	"\n"
-	"Exit codes: 0 stopped by SIGTERM/INT/HUP/QUIT (a freeze is thawed first),\n"
-	"1 the channel cannot be opened, 2 usage error.\n";
+	"Exit codes: 0 stopped by a signal (after a thaw); 1 no channel; 2 usage error.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1 };
 
@@ -65,29 +58,36 @@ static const struct opt opts[] = {
 
 /* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
 static const char *const cmds[] = {
-	"guest-fsfreeze-thaw", "guest-fsfreeze-freeze-list", "guest-fsfreeze-freeze", "guest-fsfreeze-status",
-	"guest-info",          "guest-ping",                 "guest-sync",            "guest-sync-delimited",
+	"guest-fsfreeze-thaw",
+	"guest-fsfreeze-freeze-list",
+	"guest-fsfreeze-freeze",
+	"guest-fsfreeze-status",
+	"guest-info",
+	"guest-ping",
+	"guest-sync",
+	"guest-sync-delimited",
 };
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
 
 static struct {
-	int mode, verbose, lsock, chan, hup;
-	const char *path, *pidfile, *hook, *timeout, *hook_timeout;
+	int mode, verbose, lsock, chan, hup, nargs;
+	const char *path, *pidfile;
 	pid_t child;    /* the freeze being held, or 0 */
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
 	const char *id; /* the request's "id" member, or NULL */
-	struct out rep, desc, name, args;
+	struct out rep, desc, name;
 } g = {
 	.lsock = -1,
 	.chan = -1,
 	.rep = {-1, 0, 0, 0, 0},
 	.desc = {-1, 1, 0, 0, 0},
 	.name = {-1, 1, 0, 0, 0},
-	.args = {-1, 1, 0, 0, 0},
 };
 static struct jreader rd;
+/* qfs freeze --hold and its options, then -m per mount point of a list */
+static char *argv_[9 + JSON_MAX / 3 * 2 + 16];
 
 static int key_is(const char *key, const char *name)
 {
@@ -95,119 +95,96 @@ static int key_is(const char *key, const char *name)
 	return !strncmp(key + 1, name, n) && key[n + 1] == '"';
 }
 
-/* The value of the member whose key is at p, and where the next key is. */
-static const char *member(const char *p, const char **next)
+/* Past the item at p (a member's value, an array's element) and its comma. */
+static const char *next(const char *p)
 {
-	const char *v = json_ws(json_ws(json_skip(p)) + 1);
-	const char *e = json_ws(json_skip(v));
-	*next = *e == ',' ? json_ws(e + 1) : e;
-	return v;
-}
-
-/* Past the array item at p and its comma. */
-static const char *next_item(const char *p)
-{
-	const char *e = json_ws(json_skip(p));
-	return *e == ',' ? json_ws(e + 1) : e;
-}
-
-static void say(const char *a)
-{
-	out_str(&g.desc, a);
+	p = json_skip(p);
+	return p + (*p == ',');
 }
 
 /* desc = a, the string at src decoded, b */
 static void said(const char *a, const char *src, const char *b)
 {
 	g.desc.len = 0;
-	say(a);
-	json_unq(&g.desc, src);
-	say(b);
+	out_str(&g.desc, a);
+	if (src)
+		json_unq(&g.desc, src);
+	out_str(&g.desc, b);
+	out_chr(&g.desc, 0);
 }
 
-static void send_reply(void)
+static void reply_end(const char *log)
 {
 	g.rep.fd = g.chan;
 	out_chr(&g.rep, '\n');
 	out_flush(&g.rep);
 	g.rep.len = 0;
-}
-
-static void log_line(const char *a, const char *b)
-{
+	/* held while frozen: the log may be a file there */
 	if (g.verbose && (!qerr.hold || qerr.len < 8192))
-		complain(a, b, NULL);
+		complain(g.name.len > 1 ? g.name.buf : "request", log, NULL);
 }
 
-/* {"id": ID, "error": {...}}: the message is g.desc's. */
-static void fail(int not_found)
+static void fail(const char *class)
 {
-	out_str(&g.rep, "{");
+	out_chr(&g.rep, '{');
 	if (g.id) {
 		out_str(&g.rep, "\"id\": ");
 		json_echo(&g.rep, g.id);
 		out_str(&g.rep, ", ");
 	}
-	out_str(&g.rep, not_found ? "\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-				  : "\"error\": {\"class\": \"GenericError\", \"desc\": ");
-	out_chr(&g.desc, 0);
+	out_str(&g.rep, "\"error\": {\"class\": \"");
+	out_str(&g.rep, class);
+	out_str(&g.rep, "\", \"desc\": ");
 	json_qstr(&g.rep, g.desc.buf);
 	out_str(&g.rep, "}}");
-	send_reply();
-	log_line(g.name.len > 1 ? g.name.buf : "request", g.desc.buf);
+	reply_end(g.desc.buf);
 }
 
-static void fail_with(const char *msg)
+static void generic(const char *a, const char *src, const char *b)
 {
-	g.desc.len = 0;
-	say(msg);
-	fail(0);
+	said(a, src, b);
+	fail("GenericError");
 }
 
-static void ok_begin(void)
-{
-	out_str(&g.rep, "{\"return\": ");
-}
-
-static void ok_end(void)
+/* The end of {"return": V, "id": ID} */
+static void ok_tail(void)
 {
 	if (g.id) {
 		out_str(&g.rep, ", \"id\": ");
 		json_echo(&g.rep, g.id);
 	}
 	out_chr(&g.rep, '}');
-	send_reply();
-	log_line(g.name.buf, NULL);
+	reply_end(NULL);
 }
 
-static void ok_str(const char *v)
+static void ok(const char *v)
 {
-	ok_begin();
+	out_str(&g.rep, "{\"return\": ");
 	out_str(&g.rep, v);
-	ok_end();
+	ok_tail();
 }
 
 /* One line of the freeze's output (cut to size), or 0 at its end. */
 static int child_line(char *line, size_t size)
 {
 	size_t n = 0;
-	for (;;) {
-		char c;
-		ssize_t r = read(g.cout, &c, 1);
-		if (r < 0 && errno == EINTR)
+	char c;
+	ssize_t r;
+	while ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
 			continue;
-		if (r <= 0 || c == '\n') {
-			line[n] = 0;
-			return r > 0 || n;
-		}
+		if (c == '\n')
+			break;
 		if (n < size - 1)
 			line[n++] = c;
 	}
+	line[n] = 0;
+	return r > 0 || n;
 }
 
-/* Reads the freeze's output to its end: the count of its last "WORD N"
- * line into num; its first error, if any, into g.desc after prefix.
- * Then it is gone: reaped, and its pipes closed. */
+/* Reads the freeze's output up to "WORD N" (frozen) or to its end: its
+ * count into num, its first error into g.desc after prefix. At its end it
+ * is gone: reaped, its pipes closed. Returns -1 when it said an error. */
 static int child_end(const char *word, char *num, const char *prefix)
 {
 	char line[512];
@@ -215,14 +192,12 @@ static int child_end(const char *word, char *num, const char *prefix)
 	size_t w = strlen(word);
 	strcpy(num, "0");
 	while (child_line(line, sizeof(line))) {
-		if (!strncmp(line, word, w) && line[w] == ' ' && strlen(line + w) < 22) {
-			strcpy(num, line + w + 1);
-			if (word[0] == 'f')
+		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
+			strcpy(num, line + w);
+			if (*word == 'f')
 				return 0;
 		} else if (!strncmp(line, "error: ", 7) && !err++) {
-			g.desc.len = 0;
-			say(prefix);
-			say(line + 7);
+			said(prefix, NULL, line + 7);
 		}
 	}
 	close(g.cin);
@@ -230,7 +205,7 @@ static int child_end(const char *word, char *num, const char *prefix)
 	waitpid(g.child, NULL, 0);
 	g.child = 0;
 	out_release(&qerr);
-	return err ? -1 : 0;
+	return -err;
 }
 
 /* Ends the freeze being held: "thaw", then its count. */
@@ -239,10 +214,10 @@ static int release(char *num)
 	if (write(g.cin, "thaw\n", 5) != 5) {
 		/* it is gone already: its output says how it ended */
 	}
-	return child_end("thawed", num, "failed to thaw ");
+	return child_end("thawed ", num, "failed to thaw ");
 }
 
-static void start_child(char **argv, int in[2], int out[2])
+static _Noreturn void start_child(char **argv, const int *in, const int *out)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -254,244 +229,198 @@ static void start_child(char **argv, int in[2], int out[2])
 	_exit(127);
 }
 
-static void freeze(const char *list)
+/* list: the mountpoints array, or NULL for all */
+static void freeze(char *list)
 {
-	static char *argv[JSON_MAX / 3 * 2 + 16];
 	char num[24];
-	int n = 0, m = 0, in[2], out[2], r;
-	argv[n++] = "qfs";
-	argv[n++] = "freeze";
-	argv[n++] = "--hold";
-	if (g.timeout) {
-		argv[n++] = "-t";
-		argv[n++] = (char *)g.timeout;
-	}
-	if (g.hook) {
-		argv[n++] = "-H";
-		argv[n++] = (char *)g.hook;
-		argv[n++] = "--hook-timeout";
-		argv[n++] = (char *)g.hook_timeout;
-	}
+	int n = g.nargs, p[4] = {-1, -1, -1, -1};
 	if (list) {
-		const char *p = json_ws(list + 1);
-		g.args.len = 0;
-		for (; *p == '"'; p = next_item(p)) {
-			json_unq(&g.args, p);
-			out_chr(&g.args, 0);
-			argv[n++] = "-m";
-			argv[n++] = NULL;
-			m++;
+		/* decoded where they are: a name never grows */
+		for (char *s = list + 1, *nx; *s == '"'; s = nx) {
+			nx = (char *)next(s);
+			g.desc.len = 0;
+			json_unq(&g.desc, s);
+			out_chr(&g.desc, 0);
+			argv_[n++] = "-m";
+			argv_[n++] = memcpy(s, g.desc.buf, g.desc.len);
 		}
-		if (!m)
-			return ok_str("0");
-		/* the strings are where they are now that the buffer stopped growing */
-		char *s = g.args.buf;
-		for (int i = 1; i < n; i++)
-			if (!argv[i]) {
-				argv[i] = s;
-				s += strlen(s) + 1;
-			}
+		if (n == g.nargs)
+			return ok("0");
 	}
-	argv[n] = NULL;
-	if (pipe2(in, O_CLOEXEC))
-		return fail_with(errstr(errno));
-	if (pipe2(out, O_CLOEXEC) || (g.child = fork()) < 0) {
-		int e = errno;
-		close(in[0]);
-		close(in[1]);
-		if (g.child < 0) {
-			close(out[0]);
-			close(out[1]);
-		}
+	argv_[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) || (g.child = fork()) < 0) {
+		said(errstr(errno), NULL, "");
+		for (int i = 0; i < 4; i++)
+			if (p[i] >= 0)
+				close(p[i]);
 		g.child = 0;
-		return fail_with(errstr(e));
+		return fail("GenericError");
 	}
 	if (g.child == 0)
-		start_child(argv, in, out);
-	close(in[0]);
-	close(out[1]);
-	g.cin = in[1];
-	g.cout = out[0];
-	r = child_end("frozen", num, "failed to freeze ");
-	if (!g.child)
-		return r ? fail(0) : fail_with("qfs freeze failed");
-	if (!strcmp(num, "0"))
+		start_child(argv_, p, p + 2);
+	close(p[0]);
+	close(p[3]);
+	g.cin = p[1];
+	g.cout = p[2];
+	said("qfs freeze failed", NULL, "");
+	if (child_end("frozen ", num, "failed to freeze ") || !g.child)
+		return fail("GenericError");
+	if (!strcmp(num, "0")) {
 		release(num);
-	else {
-		/* the agent's own log, if a file, could be on a frozen filesystem */
+	} else {
 		struct stat st;
 		qerr.hold = !fstat(2, &st) && S_ISREG(st.st_mode);
 	}
-	ok_str(num);
+	ok(num);
 }
 
-static void thaw(void)
+static void info(void)
 {
-	char num[24] = "0";
-	if (g.child && release(num))
-		return fail(0);
-	ok_str(num);
-}
-
-static void info(int frozen)
-{
-	ok_begin();
-	out_str(&g.rep, "{\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
+	out_str(&g.rep, "{\"return\": {\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
 	for (int i = 0; i < NCMDS; i++) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
-		out_str(&g.rep, frozen && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
+		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
 		out_str(&g.rep, cmds[i]);
 		out_str(&g.rep, "\", \"success-response\": true}");
 	}
 	out_str(&g.rep, "]}");
-	ok_end();
+	ok_tail();
 }
 
 /* guest-sync's id: an integer that fits in 64 bits, written back as qemu-ga
  * reads it ("-0" is 0). */
-static void sync_reply(const char *v, int delimited)
+static void sync_id(const char *v, int delimited)
 {
 	unsigned long long n;
+	char num[24];
 	const char *e = scan_uint(v + (*v == '-'), 9223372036854775807ULL + (*v == '-'), &n);
-	if (!e || strchr(".eE", *e))
-		return fail_with("Invalid parameter type for 'id', expected: integer");
+	if (!e || *e == '.' || (*e | 32) == 'e')
+		return generic("Invalid parameter type for 'id', expected: integer", NULL, "");
+	num[sizeof(num) - 1] = 0;
+	char *s = fmt_uint(num + sizeof(num) - 1, n);
+	if (*v == '-' && n)
+		*--s = '-';
 	if (delimited)
 		out_chr(&g.rep, (char)0xff);
-	ok_begin();
-	if (*v == '-' && n)
-		out_chr(&g.rep, '-');
-	out_num(&g.rep, n);
-	ok_end();
+	ok(s);
 }
 
-/* The command's arguments: checked as qemu-ga's generated code checks them,
- * the declared one first, then anything else. */
-static void run(int c, const char *args)
+/* The command's arguments, checked as qemu-ga's generated code checks
+ * them: the declared one first, then anything else. */
+static void run(int c, char *args)
 {
-	const char *want = c == C_SYNC || c == C_SYNCD ? "id" : c == C_LIST ? "mountpoints" : "";
-	const char *val = NULL, *extra = NULL;
-	for (const char *p = args ? json_ws(args + 1) : ""; *p == '"';) {
-		const char *key = p, *v = member(p, &p);
-		if (*want && key_is(key, want) && val) {
-			g.id = NULL;
-			return fail_with("JSON parse error, duplicate key");
-		}
-		if (*want && key_is(key, want))
+	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : "\"";
+	char *val = NULL;
+	const char *extra = NULL;
+	for (char *p = args ? args + 1 : ""; *p == '"';) {
+		char *key = p, *v = (char *)json_skip(p) + 1;
+		p = (char *)next(v);
+		if (!key_is(key, want))
+			extra = extra ? extra : key;
+		else if (val)
+			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
+		else
 			val = v;
-		else if (!extra)
-			extra = key;
 	}
-	if (c == C_LIST && val && *val != '[')
-		return fail_with("Invalid parameter type for 'mountpoints', expected: array");
 	if (c == C_LIST && val) {
 		unsigned long long i = 0;
-		for (const char *p = json_ws(val + 1); *p != ']'; p = next_item(p), i++) {
+		char num[24];
+		num[23] = 0;
+		if (*val != '[')
+			return generic("Invalid parameter type for 'mountpoints', expected: array", NULL, "");
+		for (const char *p = val + 1; *p != ']'; p = next(p), i++) {
 			if (*p == '"')
 				continue;
-			g.desc.len = 0;
-			say("Invalid parameter type for 'mountpoints[");
-			out_num(&g.desc, i);
-			say("]', expected: string");
-			return fail(0);
+			said("Invalid parameter type for 'mountpoints[", NULL, fmt_uint(num + 23, i));
+			g.desc.len--;
+			out_str(&g.desc, "]', expected: string");
+			out_chr(&g.desc, 0);
+			return fail("GenericError");
 		}
 	}
-	if (*want == 'i' && !val)
-		return fail_with("Parameter 'id' is missing");
-	if (extra) {
-		said("Parameter '", extra, "' is unexpected");
-		return fail(0);
-	}
+	if (c >= C_SYNC && !val)
+		return generic("Parameter 'id' is missing", NULL, "");
+	if (extra)
+		return generic("Parameter '", extra, "' is unexpected");
+	char num[24] = "0";
 	switch (c) {
-	case C_THAW: return thaw();
+	case C_THAW:
+		if (g.child && release(num))
+			return fail("GenericError");
+		return ok(num);
 	case C_LIST: return freeze(val);
 	case C_FREEZE: return freeze(NULL);
-	case C_STATUS: return ok_str(g.child ? "\"frozen\"" : "\"thawed\"");
-	case C_INFO: return info(g.child != 0);
-	case C_PING: return ok_str("{}");
-	default: return sync_reply(val, c == C_SYNCD);
+	case C_STATUS: return ok(g.child ? "\"frozen\"" : "\"thawed\"");
+	case C_INFO: return info();
+	case C_PING: return ok("{}");
+	case C_SYNC:
+	case C_SYNCD: return sync_id(val, c == C_SYNCD);
+	default: return;
 	}
 }
 
 /* A freeze that ended by itself: its -t deadline, or it was killed (its
  * watchdog thawed). */
-static void check_child(int ms)
+static void check_child(void)
 {
 	struct pollfd p = {g.cout, POLLIN, 0};
 	char num[24];
-	if (g.child && poll(&p, 1, ms) > 0)
-		child_end("thawed", num, "");
+	if (g.child && poll(&p, 1, 0) > 0)
+		child_end("thawed ", num, "");
 }
 
-static void request(const char *msg)
+static void request(char *p)
 {
-	const char *p = json_ws(msg), *exec = NULL, *args = NULL, *bad = NULL;
+	char *exec = NULL, *args = NULL, *bad = NULL;
 	int c;
 	g.id = NULL;
 	g.name.len = 0;
-	check_child(0);
+	check_child();
 	if (*p != '{')
-		return fail_with("QMP input must be a JSON object");
-	for (p = json_ws(p + 1); *p == '"';) {
-		const char *key = p, *v = member(p, &p);
-		const char **slot = key_is(key, "execute") ? &exec : key_is(key, "arguments") ? &args : key_is(key, "id") ? &g.id : NULL;
-		if (slot && *slot) {
-			g.id = NULL;
-			return fail_with("JSON parse error, duplicate key");
+		return generic("QMP input must be a JSON object", NULL, "");
+	for (p++; *p == '"';) {
+		char *key = p, *v = (char *)json_skip(p) + 1;
+		char **slot = key_is(key, "execute") ? &exec : key_is(key, "arguments") ? &args : NULL;
+		p = (char *)next(v);
+		if (key_is(key, "id") && !g.id) {
+			g.id = v;
+			continue;
 		}
+		if (key_is(key, "id") || (slot && *slot))
+			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
 		if (slot)
 			*slot = v;
-		if (bad)
-			continue;
-		if (!slot)
-			bad = key;
-		else if ((slot == &exec && *v != '"') || (slot == &args && *v != '{'))
-			bad = v;
+		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{')))
+			bad = slot ? v : key;
 	}
-	if (bad == exec && bad)
-		return fail_with("QMP input member 'execute' must be a string");
-	if (bad == args && bad)
-		return fail_with("QMP input member 'arguments' must be an object");
-	if (bad) {
-		said("QMP input member '", bad, "' is unexpected");
-		return fail(0);
-	}
+	if (bad && bad == exec)
+		return generic("QMP input member 'execute' must be a string", NULL, "");
+	if (bad && bad == args)
+		return generic("QMP input member 'arguments' must be an object", NULL, "");
+	if (bad)
+		return generic("QMP input member '", bad, "' is unexpected");
 	if (!exec)
-		return fail_with("QMP input lacks member 'execute'");
+		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]); c++)
+	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]) != 0; c++)
 		;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
 	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
 		said("The command ", exec, " has not been found");
-		return fail(1);
+		return fail("CommandNotFound");
 	}
 	if (g.child && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
 		said("Command ", exec, " has been disabled: the agent is in frozen state");
-		return fail(1);
+		return fail("CommandNotFound");
 	}
 	run(c, args);
 }
 
-static void input(void)
+static void feed(const char *b, ssize_t n)
 {
-	char b[4096];
-	ssize_t n = read(g.chan, b, sizeof(b));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		/* the host left: not a reason to thaw; on a port, wait for it */
-		json_reset(&rd);
-		if (g.mode != M_UNIX) {
-			g.hup = 1;
-			return;
-		}
-		close(g.chan);
-		g.chan = -1;
-		return;
-	}
 	for (ssize_t i = 0; i < n;) {
 		const char *err;
 		int again, r = json_feed(&rd, (unsigned char)b[i], &err, &again);
@@ -501,8 +430,25 @@ static void input(void)
 		if (r == JSON_ERR) {
 			g.id = NULL;
 			g.name.len = 0;
-			fail_with(err);
+			generic(err, NULL, "");
 		}
+	}
+}
+
+static void input(void)
+{
+	char b[4096];
+	ssize_t n = read(g.chan, b, sizeof(b));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0)
+		return feed(b, n);
+	/* the host left: not a reason to thaw; on a port, wait for it */
+	json_reset(&rd);
+	g.hup = g.mode != M_UNIX;
+	if (!g.hup) {
+		close(g.chan);
+		g.chan = -1;
 	}
 }
 
@@ -511,12 +457,13 @@ static void client(void)
 	struct ucred cr = {0, 0, 0};
 	socklen_t len = sizeof(cr);
 	char num[24];
-	int fd = accept4(g.lsock, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept(g.lsock, NULL, NULL);
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid != 0 && cr.uid != geteuid())) {
-		num[sizeof(num) - 1] = 0;
-		complain("refused a client of uid", fmt_uint(num + sizeof(num) - 1, cr.uid), NULL);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid && cr.uid != geteuid())) {
+		num[23] = 0;
+		complain("refused a client of uid", fmt_uint(num + 23, cr.uid), NULL);
 		close(fd);
 		return;
 	}
@@ -538,35 +485,34 @@ static _Noreturn void finish(void)
 
 static void channel(void)
 {
-	if (g.mode == M_UNIX) {
-		struct sockaddr_un a = {.sun_family = AF_UNIX};
-		struct stat st;
-		if (strlen(g.path) >= sizeof(a.sun_path))
-			die(g.path, "path too long", NULL);
-		strcpy(a.sun_path, g.path);
-		g.lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (!lstat(g.path, &st) && S_ISSOCK(st.st_mode))
-			unlink(g.path);
-		/* created 0600, never wider for a moment */
-		mode_t old = umask(0177);
-		int r = g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4);
-		umask(old);
-		if (r)
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct termios t;
+	if (g.mode != M_UNIX) {
+		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
+		if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
+			cfmakeraw(&t);
+			tcsetattr(g.chan, TCSANOW, &t);
+		}
 		return;
 	}
-	g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (g.chan < 0)
+	if (strlen(g.path) >= sizeof(a.sun_path))
+		die(g.path, "path too long", NULL);
+	strcpy(a.sun_path, g.path);
+	unlink(g.path);
+	/* created 0600, never wider for a moment */
+	mode_t old = umask(0177);
+	g.lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4))
 		die(g.path, errstr(errno), NULL);
-	struct termios t;
-	if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
-		cfmakeraw(&t);
-		tcsetattr(g.chan, TCSANOW, &t);
-	}
+	umask(old);
 }
 
 static void background(int daemonize)
 {
+	char num[24];
+	int fd;
 	if (daemonize) {
 		pid_t pid = fork();
 		if (pid < 0)
@@ -574,23 +520,22 @@ static void background(int daemonize)
 		if (pid > 0)
 			_exit(EXIT_OK);
 		setsid();
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
 		if (isatty(2))
-			dup2(null, 2);
-		if (null > 2)
-			close(null);
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
 	}
-	if (g.pidfile) {
-		char num[24];
-		int fd = open(g.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		num[sizeof(num) - 1] = '\n';
-		char *s = fmt_uint(num + sizeof(num) - 1, (unsigned long long)getpid());
-		if (fd < 0 || write(fd, s, (size_t)(num + sizeof(num) - s)) < 0)
-			die(g.pidfile, errstr(errno), NULL);
-		close(fd);
-	}
+	if (!g.pidfile)
+		return;
+	num[23] = '\n';
+	char *s = fmt_uint(num + 23, (unsigned long long)getpid());
+	fd = open(g.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, s, (size_t)(num + 24 - s)) < 0)
+		die(g.pidfile, errstr(errno), NULL);
+	close(fd);
 }
 
 static _Noreturn void loop(void)
@@ -598,7 +543,10 @@ static _Noreturn void loop(void)
 	for (;;) {
 		struct pollfd p[3] = {
 			{sig_fd(), POLLIN, 0},
-			{g.hup ? -1 : g.chan >= 0 ? g.chan : g.lsock, POLLIN, 0},
+			{g.hup         ? -1
+			 : g.chan >= 0 ? g.chan
+				       : g.lsock,
+			 POLLIN, 0},
 			{g.child ? g.cout : -1, POLLIN, 0},
 		};
 		/* a port without a host reads as hung up until one comes: look
@@ -613,38 +561,46 @@ static _Noreturn void loop(void)
 				finish();
 		}
 		if (p[2].revents)
-			check_child(0);
-		if (p[1].revents && g.chan < 0)
-			client();
-		else if (p[1].revents)
-			input();
+			check_child();
+		if (p[1].revents)
+			g.chan < 0 ? client() : input();
 	}
+}
+
+/* -t 0 is allowed here: no deadline */
+static void seconds(char **a, const char *arg)
+{
+	if (*arg != '0' || arg[1])
+		opt_seconds(arg);
+	a[1] = (char *)arg;
 }
 
 int agent_main(int argc, char **argv)
 {
-	static const char *const modes[] = {"virtio-serial", "isa-serial", "unix-listen"};
 	struct optstate o;
 	struct hooks h = {0};
+	char *a[6] = {"-t", "600", NULL, NULL, NULL, NULL};
+	const char *hook_timeout = "60";
 	int k, daemonize = 0;
 	(void)argc;
-	g.timeout = "600";
-	g.hook_timeout = "60";
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
-			for (g.mode = 0; g.mode < 3 && strcmp(o.arg, modes[g.mode]); g.mode++)
-				;
-			if (g.mode == 3)
+			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO
+				 : !strcmp(o.arg, "isa-serial")  ? M_ISA
+				 : !strcmp(o.arg, "unix-listen") ? M_UNIX
+								 : -1;
+			if (g.mode < 0)
 				usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
 		} else if (k == 't') {
-			g.timeout = strcmp(o.arg, "0") ? (opt_seconds(o.arg), o.arg) : NULL;
+			seconds(a, o.arg);
 		} else if (k == 'H') {
-			g.hook = o.arg;
+			a[2] = "-H";
+			a[3] = (char *)o.arg;
 		} else if (k == OPT_HOOK_TIMEOUT) {
-			g.hook_timeout = (opt_seconds(o.arg), o.arg);
+			hook_timeout = (opt_seconds(o.arg), o.arg);
 		} else if (k == 'f') {
 			g.pidfile = o.arg;
 		} else {
@@ -657,8 +613,16 @@ int agent_main(int argc, char **argv)
 		usage_error("-m unix-listen", "needs -p PATH");
 	if (!g.path)
 		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
-	if (g.hook && hook_load(&h, g.hook))
+	if (a[3] && hook_load(&h, a[3]))
 		return EXIT_FAIL;
+	a[4] = "--hook-timeout";
+	a[5] = (char *)hook_timeout;
+	argv_[0] = "qfs";
+	argv_[1] = "freeze";
+	argv_[2] = "--hold";
+	g.nargs = 3;
+	for (k = strcmp(a[1], "0") ? 0 : 2; k < 6 && a[k]; k++)
+		argv_[g.nargs++] = a[k];
 	if (sig_setup())
 		die("signalfd", errstr(errno), NULL);
 	channel();

@@ -86,35 +86,33 @@ long json_cp(const char **p)
 	return cp;
 }
 
-/* A number as JSON has it, or true, false, null. */
-static int word_ok(const char *s, size_t n)
+static int is_word(int c)
 {
-	const char *e = s + n;
-	if (*s >= 'a' && *s <= 'z')
-		return (n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) || (n == 5 && !memcmp(s, "false", 5));
+	return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '.' || c == '+' || c == '-';
+}
+
+/* Past the digits at s; NULL when there is none. */
+static const char *digits(const char *s)
+{
+	const char *d = s;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return s > d ? s : NULL;
+}
+
+/* The word at s (a C string) is a number as JSON has it, or true, false,
+ * null. */
+static int word_ok(const char *s)
+{
+	if (*s >= 'a')
+		return !strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "null");
 	s += *s == '-';
-	if (s < e && *s == '0')
-		s++;
-	else if (s == e || *s < '1' || *s > '9')
-		return 0;
-	while (s < e && *s >= '0' && *s <= '9')
-		s++;
-	if (s < e && *s == '.') {
-		const char *d = ++s;
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
-		if (s == d)
-			return 0;
-	}
-	if (s < e && (*s | 32) == 'e') {
-		s += s + 1 < e && (s[1] == '+' || s[1] == '-') ? 2 : 1;
-		const char *d = s;
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
-		if (s == d)
-			return 0;
-	}
-	return s == e;
+	s = *s == '0' ? s + 1 : digits(s);
+	if (s && *s == '.')
+		s = digits(s + 1);
+	if (s && (*s | 32) == 'e')
+		s = digits(s + 1 + (s[1] == '+' || s[1] == '-'));
+	return s && !*s;
 }
 
 void json_reset(struct jreader *r)
@@ -219,9 +217,10 @@ static int in_object(const struct jreader *r)
 
 static int close_value(struct jreader *r, int c, const char **err)
 {
-	if (!r->depth || (c == '}') != in_object(r)) {
+	int closer = c == '}' || c == ']';
+	if (!closer || !r->depth || (c == '}') != in_object(r)) {
 		/* a closer all the same: {"a":1] ends where qemu-ga's ends */
-		r->depth -= r->depth > 0;
+		r->depth -= closer && r->depth;
 		return fail(r, E_VALUE, err);
 	}
 	r->depth--;
@@ -264,17 +263,17 @@ int json_feed(struct jreader *r, int c, const char **err, int *again)
 		return JSON_MORE;
 	}
 	if (r->state == ST_WORD) {
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
-		    c == '+' || c == '-')
+		if (is_word(c))
 			return JSON_MORE;
 		r->buf[--r->len] = 0;
 		*again = 1;
-		if (!word_ok(r->buf + r->tok, r->len - r->tok))
+		if (!word_ok(r->buf + r->tok))
 			return fail(r, E_WORD, err);
 		return end_value(r);
 	}
 	if (is_ws(c)) {
-		r->len--;
+		/* kept out: the message is read without any */
+		r->buf[--r->len] = 0;
 		return JSON_MORE;
 	}
 	switch (r->state) {
@@ -294,20 +293,11 @@ int json_feed(struct jreader *r, int c, const char **err, int *again)
 		if (c == '}' || c == ']')
 			return close_value(r, c, err);
 		return open_value(r, c, err);
-	default:
-		return open_value(r, c, err);
+	default: return open_value(r, c, err);
 	}
 }
 
-/* Past the white space at p. */
-const char *json_ws(const char *p)
-{
-	while (is_ws(*p))
-		p++;
-	return p;
-}
-
-/* Past the (valid) value at p. */
+/* Past the value at p, in a message as json_feed keeps it. */
 const char *json_skip(const char *p)
 {
 	size_t depth = 0;
@@ -325,7 +315,7 @@ const char *json_skip(const char *p)
 		} else if (depth && (*p == '}' || *p == ']')) {
 			if (!--depth)
 				return p + 1;
-		} else if (!depth && (!*p || !strchr("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-", *p))) {
+		} else if (!depth && !is_word(*p)) {
 			return p;
 		}
 	}
@@ -386,30 +376,27 @@ void json_unq(struct out *o, const char *p)
 	}
 }
 
-/* The (valid) value at p again, as qemu-ga would write it back: no white
- * space but after ',' and ':', strings re-escaped, an integer's "-0" as 0.
- * Other numbers are written as they came (qemu-ga prints them through a
- * double: 0.1 would be 0.10000000000000001 there). */
+/* The value at p again, as qemu-ga would write it back: a space after
+ * ',' and ':', strings re-escaped, an integer's "-0" as 0 (json_feed kept
+ * no other white space). Other numbers are written as they came: qemu-ga
+ * prints them through a double (0.1 would be 0.10000000000000001). */
 void json_echo(struct out *o, const char *p)
 {
 	const char *end = json_skip(p);
 	while (p < end) {
-		char c = *p;
+		char c = *p++;
 		if (c == '"') {
 			long cp;
 			out_chr(o, '"');
-			p++;
 			while ((cp = json_cp(&p)) >= 0)
 				put_cp(o, cp);
 			out_chr(o, '"');
 			continue;
 		}
-		if (c == '-' && p[1] == '0' && !strchr(".eE0123456789", p[2]))
-			c = *++p;
-		if (!is_ws(c))
-			out_chr(o, c);
+		if (c == '-' && *p == '0' && !is_word(p[1]))
+			continue;
+		out_chr(o, c);
 		if (c == ',' || c == ':')
 			out_chr(o, ' ');
-		p++;
 	}
 }

@@ -81,8 +81,8 @@ int utf8_len(const unsigned char *s);
 enum { JSON_MAX = 1 << 16, JSON_DEPTH = 1024 };
 enum { JSON_MORE, JSON_DONE, JSON_ERR };
 struct jreader {
-	size_t len, tok;   /* bytes of the message in buf; where its last token began */
-	size_t depth;      /* may pass JSON_DEPTH while a bad message is skipped */
+	size_t len, tok; /* bytes of the message in buf; where its last token began */
+	size_t depth;    /* may pass JSON_DEPTH while a bad message is skipped */
 	int state, str, esc;
 	unsigned char stack[JSON_DEPTH / 8]; /* bit set: an object at that depth */
 	char buf[JSON_MAX];
@@ -90,7 +90,6 @@ struct jreader {
 void json_reset(struct jreader *r);
 int json_feed(struct jreader *r, int c, const char **err, int *again);
 long json_cp(const char **p);
-const char *json_ws(const char *p);
 const char *json_skip(const char *p);
 void json_qstr(struct out *o, const char *s);
 void json_unq(struct out *o, const char *p);
