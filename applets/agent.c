@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -28,14 +29,13 @@ const char agent_usage[] =
 	"Usage: qfs agent [-m virtio-serial|isa-serial|unix-listen] [-p PATH] [-t SECONDS]\n"
 	"                 [-H HOOK] [--hook-timeout SECONDS] [-f PIDFILE] [-d] [-v]\n"
 	"\n"
-	"Answer the QEMU guest agent's freeze requests from the host, one\n"
-	"'qfs freeze --hold' per freeze.\n"
+	"Answer the QEMU guest agent's freeze requests; each freeze is a freeze --hold.\n"
 	"\n"
-	"  -m, --method METHOD      virtio-serial (default), isa-serial or unix-listen\n"
-	"  -p, --path PATH          the channel (/dev/virtio-ports/org.qemu.guest_agent.0)\n"
+	"  -m, --method METHOD      virtio-serial (default), isa-serial, unix-listen\n"
+	"  -p, --path PATH          /dev/virtio-ports/org.qemu.guest_agent.0\n"
 	"  -t, --timeout SECONDS    thaw a freeze not ended after SECONDS (600; 0: never)\n"
-	"  -H, --hook HOOK          as for freeze (qemu-ga's fsfreeze-hook runs unchanged)\n"
-	"      --hook-timeout SECONDS  kill a hook still running after SECONDS (60)\n"
+	"  -H, --hook HOOK          as for freeze\n"
+	"      --hook-timeout SECONDS  (60)\n"
 	"  -f, --pidfile FILE       write the agent's pid to FILE\n"
 	"  -d, --daemonize          run in the background\n"
 	"  -v, --verbose            one line per request on stderr\n"
@@ -503,7 +503,9 @@ static void channel(void)
 	unlink(g.path);
 	/* created 0600, never wider for a moment */
 	mode_t old = umask(0177);
-	g.lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* the system call itself: musl's socket() carries a fallback for
+	 * kernels older than 2.6.27, which qfs does not run on */
+	g.lsock = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4))
 		die(g.path, errstr(errno), NULL);
 	umask(old);
