@@ -74,6 +74,12 @@ bench: qfs
 vmtest: qfs
 	scripts/vmtest ./qfs
 
+# A real libvirt drives `qfs agent` in such a guest: virsh domfsfreeze,
+# domfsthaw, a quiesced snapshot (see scripts/agenttest). Root; starts and
+# stops its own libvirtd unless one runs.
+agenttest: qfs
+	scripts/agenttest ./qfs
+
 # install: qfs, its man page, and links only under names no other software is
 # known to ship: fsthaw, mountlist, decode-mntname (those built). freeze, thaw
 # and status are too generic for a system directory (Fedora's freeze
@@ -118,7 +124,7 @@ debtest: deb
 	scripts/debtest build/deb
 
 FORCE:
-.PHONY: FORCE all vmtest test sanitize-test mutants demo bench install uninstall clean deb debtest
+.PHONY: FORCE all vmtest agenttest test sanitize-test mutants demo bench install uninstall clean deb debtest
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
