@@ -134,23 +134,21 @@ static void held_by(const char *what, const struct mnt *m, const char *how, cons
 }
 
 /* At release: thaw m (FS_FROZEN) or leave it to another live hold (0).
- * Returns -1 when it was thawed under this freeze, so a snapshot taken
- * meanwhile may not be consistent. */
-static int settle(struct job *j, struct mnt *m, const struct hold *mine)
+ * m->lost when it was thawed under this freeze, so a snapshot taken
+ * meanwhile may not be consistent (said after the thaw: nothing is written
+ * while anything may be frozen). */
+static void settle(struct job *j, struct mnt *m, const struct hold *mine)
 {
 	const struct hold *o;
-	int lost;
 	if (!hold_lists(mine, m->dev)) {
 		/* `qfs thaw` took it out of the hold: no longer this freeze's */
 		m->frozen = 0;
-		complain(m->target, j->lost, NULL);
-		return -1;
+		m->lost = 1;
+		return;
 	}
 	/* a FIFREEZE that succeeds says another program thawed it; it is frozen
 	 * again now, for the holds that still need it */
-	lost = fs_freeze(m->fd) == 0;
-	if (lost)
-		complain(m->target, j->lost, NULL);
+	m->lost = fs_freeze(m->fd) == 0;
 	o = holds_keeping(&j->hs, (unsigned long long)m->dev, mine);
 	m->frozen = o ? 0 : FS_FROZEN;
 	if (o) {
@@ -158,7 +156,6 @@ static int settle(struct job *j, struct mnt *m, const struct hold *mine)
 		if (j->verbose)
 			held_by("kept ", m, " frozen", o);
 	}
-	return lost ? -1 : 0;
 }
 
 /* This freeze's filesystems, thawed parents first, except those another
@@ -174,10 +171,16 @@ static int release(struct job *j, int verbose, size_t *count)
 	else if (j->held)
 		mine = holds_find(&j->hs, j->mine.name);
 	for (size_t i = 0; i < j->n && j->hs.lock >= 0; i++)
-		if (j->list[i]->frozen && settle(j, j->list[i], mine))
-			rc = -1;
+		if (j->list[i]->frozen)
+			settle(j, j->list[i], mine);
 	if (fs_thaw_list(j->list, j->n, 0, verbose, count))
 		rc = -1;
+	for (size_t i = 0; i < j->n; i++) {
+		if (!j->list[i]->lost)
+			continue;
+		complain(j->list[i]->target, j->lost, NULL);
+		rc = -1;
+	}
 	if (mine)
 		hold_drop(&j->hs, mine);
 	holds_close(&j->hs);

@@ -122,6 +122,7 @@ struct mnt {
 	unsigned char plain;  /* bit k: name[k] holds no byte that escaping changes */
 	unsigned char skip, sel;
 	unsigned char frozen; /* FS_FROZEN by this process, or FS_JOINED: kept frozen by another qfs freeze */
+	unsigned char lost;   /* thawed under this freeze by another command */
 	int fd;
 };
 enum { FS_FROZEN = 1, FS_JOINED, FS_THAWING };
