@@ -321,40 +321,6 @@ const char *json_skip(const char *p)
 	}
 }
 
-/* A code point as qemu-ga writes it: ASCII as it is (but for the escapes
- * JSON needs), everything else as \uXXXX in capitals. */
-static void put_cp(struct out *o, long cp)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *e = cp > 0 && cp < 0x80 ? strchr(esc_out, (int)cp) : NULL;
-	if (e && *e != '/' && *e != '\'') {
-		out_chr(o, '\\');
-		out_chr(o, esc_in[e - esc_out]);
-	} else if (cp >= 0x20 && cp < 0x7f) {
-		out_chr(o, (char)cp);
-	} else if (cp > 0xffff) {
-		put_cp(o, 0xd800 + ((cp - 0x10000) >> 10));
-		put_cp(o, 0xdc00 + ((cp - 0x10000) & 0x3ff));
-	} else {
-		char u[6] = {'\\', 'u', hex[cp >> 12], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15]};
-		out_mem(o, u, 6);
-	}
-}
-
-/* A C string as a JSON string, qemu-ga's way; bytes that are not UTF-8
- * become U+FFFD, as there. */
-void json_qstr(struct out *o, const char *s)
-{
-	out_chr(o, '"');
-	while (*s) {
-		const unsigned char *u = (const unsigned char *)s;
-		int n = *u < 0x80 ? 1 : utf8_len(u);
-		put_cp(o, n ? utf8_cp(u, n) : 0xfffd);
-		s += n ? n : 1;
-	}
-	out_chr(o, '"');
-}
-
 /* The UTF-8 of the (valid) string at p, quotes left out: for messages and
  * names. A \u0000 is left out too, so that the result is a C string. */
 void json_unq(struct out *o, const char *p)
@@ -377,22 +343,24 @@ void json_unq(struct out *o, const char *p)
 }
 
 /* The value at p again, as qemu-ga would write it back: a space after
- * ',' and ':', strings re-escaped, an integer's "-0" as 0 (json_feed kept
- * no other white space). Other numbers are written as they came: qemu-ga
- * prints them through a double (0.1 would be 0.10000000000000001). */
+ * ',' and ':', an integer's "-0" as 0 (json_feed kept no other white
+ * space). Strings and other numbers are written as they came, escapes and
+ * all, but for \' (not JSON's): qemu-ga re-escapes strings (\u00E9 for an
+ * e acute) and prints numbers through a double (0.1 as 0.10000000000000001). */
 void json_echo(struct out *o, const char *p)
 {
 	const char *end = json_skip(p);
+	int str = 0;
 	while (p < end) {
 		char c = *p++;
-		if (c == '"') {
-			long cp;
-			out_chr(o, '"');
-			while ((cp = json_cp(&p)) >= 0)
-				put_cp(o, cp);
-			out_chr(o, '"');
+		if (str) {
+			str = c != '"';
+			if (c == '\\' && *p != '\'')
+				out_chr(o, c);
+			out_chr(o, c == '\\' ? *p++ : c);
 			continue;
 		}
+		str = c == '"';
 		if (c == '-' && *p == '0' && !is_word(p[1]))
 			continue;
 		out_chr(o, c);

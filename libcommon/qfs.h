@@ -91,7 +91,6 @@ void json_reset(struct jreader *r);
 int json_feed(struct jreader *r, int c, const char **err, int *again);
 long json_cp(const char **p);
 const char *json_skip(const char *p);
-void json_qstr(struct out *o, const char *s);
 void json_unq(struct out *o, const char *p);
 void json_echo(struct out *o, const char *p);
 
