@@ -60,6 +60,7 @@ static const char *const cmds[] = {
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
+static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen"};
 
 static struct {
 	int mode, verbose, lsock, chan, hup, nargs;
@@ -230,8 +231,7 @@ static void freeze(char *list)
 	    (g.child = spawn(argv_, environ, (int[3]){p[0], p[3], SPAWN_KEEP}, 0)) < 0) {
 		said(errstr(errno), NULL, "");
 		for (int i = 0; i < 4; i++)
-			if (p[i] >= 0)
-				close(p[i]);
+			close(p[i]);
 		g.child = 0;
 		return fail("GenericError");
 	}
@@ -265,22 +265,19 @@ static void info(void)
 	ok_tail();
 }
 
-/* guest-sync's id: an integer that fits in 64 bits, written back as qemu-ga
- * reads it ("-0" is 0). */
+/* guest-sync's id: an integer that fits in 64 bits, written back as it
+ * came but "-0" as 0, as qemu-ga reads it. */
 static void sync_id(const char *v, int delimited)
 {
 	unsigned long long n;
-	char num[24];
 	const char *e = scan_uint(v + (*v == '-'), 9223372036854775807ULL + (*v == '-'), &n);
 	if (!e || *e == '.' || (*e | 32) == 'e')
 		return generic("Invalid parameter type for 'id', expected: integer", NULL, "");
-	num[sizeof(num) - 1] = 0;
-	char *s = fmt_uint(num + sizeof(num) - 1, n);
-	if (*v == '-' && n)
-		*--s = '-';
 	if (delimited)
 		out_chr(&g.rep, (char)0xff);
-	ok(s);
+	out_str(&g.rep, "{\"return\": ");
+	json_echo(&g.rep, v);
+	ok_tail();
 }
 
 /* The command's arguments, checked as qemu-ga's generated code checks
@@ -340,6 +337,7 @@ static void check_child(void)
 static void request(char *p)
 {
 	char *exec = NULL, *args = NULL, *bad = NULL;
+	const char *why = "";
 	int c;
 	g.id = NULL;
 	g.name.len = 0;
@@ -358,15 +356,13 @@ static void request(char *p)
 			continue;
 		if (slot)
 			*slot = v;
-		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{')))
-			bad = slot ? v : key;
+		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{'))) {
+			bad = key;
+			why = !slot ? "' is unexpected" : slot == &exec ? "' must be a string" : "' must be an object";
+		}
 	}
-	if (bad && bad == exec)
-		return generic("QMP input member 'execute' must be a string", NULL, "");
-	if (bad && bad == args)
-		return generic("QMP input member 'arguments' must be an object", NULL, "");
 	if (bad)
-		return generic("QMP input member '", bad, "' is unexpected");
+		return generic("QMP input member '", bad, why);
 	if (!exec)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
@@ -465,7 +461,7 @@ static void channel(void)
 		return;
 	}
 	if (strlen(g.path) >= sizeof(a.sun_path))
-		die(g.path, "path too long", NULL);
+		die(g.path, errstr(ENAMETOOLONG), NULL);
 	strcpy(a.sun_path, g.path);
 	unlink(g.path);
 	/* created 0600, never wider for a moment */
@@ -538,40 +534,30 @@ static _Noreturn void loop(void)
 	}
 }
 
-/* -t 0 is allowed here: no deadline */
-static void seconds(char **a, const char *arg)
-{
-	if (*arg != '0' || arg[1])
-		opt_seconds(arg);
-	a[1] = (char *)arg;
-}
-
 int agent_main(int argc, char **argv)
 {
 	struct optstate o;
 	struct hooks h = {0};
-	char *a[6] = {"-t", "600", NULL, NULL, NULL, NULL};
-	const char *hook_timeout = "60";
+	static const char *const hold[] = {"/proc/self/exe", "freeze", "--hold", "--hook-timeout", "60", "-t", "600"};
+	const char *hook = NULL;
 	int k, daemonize = 0;
 	(void)argc;
+	memcpy(argv_, hold, sizeof(hold));
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
-			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO
-				 : !strcmp(o.arg, "isa-serial")  ? M_ISA
-				 : !strcmp(o.arg, "unix-listen") ? M_UNIX
-								 : -1;
-			if (g.mode < 0)
-				usage_error("unknown method", o.arg);
+			for (g.mode = 0; strcmp(o.arg, methods[g.mode]);)
+				if (++g.mode > M_UNIX)
+					usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
-		} else if (k == 't') {
-			seconds(a, o.arg);
+		} else if (k == 't' || k == OPT_HOOK_TIMEOUT) {
+			/* -t 0 is allowed here: no deadline */
+			if (k != 't' || strcmp(o.arg, "0"))
+				opt_seconds(o.arg);
+			argv_[k == 't' ? 6 : 4] = (char *)o.arg;
 		} else if (k == 'H') {
-			a[2] = "-H";
-			a[3] = (char *)o.arg;
-		} else if (k == OPT_HOOK_TIMEOUT) {
-			hook_timeout = (opt_seconds(o.arg), o.arg);
+			hook = o.arg;
 		} else if (k == 'f') {
 			g.pidfile = o.arg;
 		} else {
@@ -584,16 +570,13 @@ int agent_main(int argc, char **argv)
 		usage_error("-m unix-listen", "needs -p PATH");
 	if (!g.path)
 		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
-	if (a[3] && hook_load(&h, a[3]))
+	if (hook && hook_load(&h, hook))
 		return EXIT_FAIL;
-	a[4] = "--hook-timeout";
-	a[5] = (char *)hook_timeout;
-	argv_[0] = "/proc/self/exe";
-	argv_[1] = "freeze";
-	argv_[2] = "--hold";
-	g.nargs = 3;
-	for (k = strcmp(a[1], "0") ? 0 : 2; k < 6 && a[k]; k++)
-		argv_[g.nargs++] = a[k];
+	g.nargs = strcmp(argv_[6], "0") ? 7 : 5;
+	if (hook) {
+		argv_[g.nargs++] = "-H";
+		argv_[g.nargs++] = (char *)hook;
+	}
 	if (sig_setup())
 		die("signalfd", errstr(errno), NULL);
 	channel();

@@ -11,19 +11,18 @@
 
 enum { ST_IDLE, ST_KEY1, ST_KEY, ST_COLON, ST_VAL1, ST_VALUE, ST_AFTER, ST_STR, ST_WORD, ST_SKIP };
 
+/* qemu-ga's texts; its own for a bad escape, byte or keyword are
+ * "expecting value" here, as for any other malformed value. */
 static const char *const errs[] = {
 	"JSON parse error, expecting value",
 	"JSON nesting depth limit exceeded",
 	"JSON token size limit exceeded",
 	"JSON parse error, stray '\xef\xbf\xbd'",
-	"JSON parse error, invalid escape sequence in string",
-	"JSON parse error, invalid UTF-8 sequence in string",
-	"JSON parse error, invalid keyword",
 };
 /* What a backslash may stand before (qemu-ga takes \' too), and for what. */
 static const char esc_in[] = "\"\\/bfnrt'", esc_out[] = "\"\\/\b\f\n\r\t'";
 
-enum { E_VALUE, E_DEPTH, E_SIZE, E_STRAY, E_ESCAPE, E_UTF8, E_WORD };
+enum { E_VALUE, E_DEPTH, E_SIZE, E_STRAY };
 
 static int hexnum(const char *s)
 {
@@ -38,18 +37,10 @@ static int hexnum(const char *s)
 	return v;
 }
 
-/* The code point of the valid n-byte UTF-8 sequence at s. */
-static long utf8_cp(const unsigned char *s, int n)
-{
-	long cp = n == 1 ? *s : s[0] & (0x3f >> (n - 1));
-	for (int i = 1; i < n; i++)
-		cp = cp << 6 | (s[i] & 0x3f);
-	return cp;
-}
-
 /* The next character of the string at *p (just past its opening quote):
- * its code point, -1 at the closing quote (*p then past it), or -2 for a
- * bad escape and -3 for a byte that is not UTF-8. */
+ * an escape's code point, a UTF-8 sequence's first byte, -1 at the closing
+ * quote (*p then past it), or -2 for a bad escape or a byte that is not
+ * UTF-8. */
 long json_cp(const char **p)
 {
 	const unsigned char *s = (const unsigned char *)*p;
@@ -62,9 +53,9 @@ long json_cp(const char **p)
 	if (*s != '\\') {
 		n = *s < 0x80 ? 1 : utf8_len(s);
 		if (!n)
-			return -3;
+			return -2;
 		*p += n;
-		return utf8_cp(s, n);
+		return *s;
 	}
 	const char *e = s[1] ? strchr(esc_in, s[1]) : NULL;
 	if (e) {
@@ -169,7 +160,7 @@ static int end_str(struct jreader *r, const char **err)
 	while ((cp = json_cp(&p)) >= 0)
 		;
 	if (cp < -1)
-		return fail(r, cp == -2 ? E_ESCAPE : E_UTF8, err);
+		return fail(r, E_VALUE, err);
 	if (r->state == ST_KEY) {
 		r->state = ST_COLON;
 		return JSON_MORE;
@@ -268,7 +259,7 @@ int json_feed(struct jreader *r, int c, const char **err, int *again)
 		r->buf[--r->len] = 0;
 		*again = 1;
 		if (!word_ok(r->buf + r->tok))
-			return fail(r, E_WORD, err);
+			return fail(r, E_VALUE, err);
 		return end_value(r);
 	}
 	if (is_ws(c)) {
@@ -327,7 +318,14 @@ void json_unq(struct out *o, const char *p)
 {
 	long cp;
 	p++;
-	while ((cp = json_cp(&p)) >= 0) {
+	for (;;) {
+		/* a valid string: its bytes as they are, but for escapes */
+		if (*p != '\\' && *p != '"') {
+			out_chr(o, *p++);
+			continue;
+		}
+		if ((cp = json_cp(&p)) < 0)
+			return;
 		if (cp < 0x80) {
 			if (cp)
 				out_chr(o, (char)cp);
