@@ -47,16 +47,14 @@ static const struct opt opts[] = {
 };
 
 /* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
-static const char *const cmds[] = {
-	"guest-fsfreeze-thaw",
-	"guest-fsfreeze-freeze-list",
-	"guest-fsfreeze-freeze",
-	"guest-fsfreeze-status",
-	"guest-info",
-	"guest-ping",
-	"guest-sync",
-	"guest-sync-delimited",
-};
+static const char cmds[] = "guest-fsfreeze-thaw\0"
+			  "guest-fsfreeze-freeze-list\0"
+			  "guest-fsfreeze-freeze\0"
+			  "guest-fsfreeze-status\0"
+			  "guest-info\0"
+			  "guest-ping\0"
+			  "guest-sync\0"
+			  "guest-sync-delimited";
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
@@ -69,14 +67,15 @@ static struct {
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
 	const char *id; /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
-} g = {
-	.lsock = -1,
-	.chan = -1,
-	.rep = {-1, 0, 0, 0, 0},
-	.desc = {-1, 1, 0, 0, 0},
-	.name = {-1, 1, 0, 0, 0},
-};
+} g;
 static struct jreader rd;
+
+/* Zeroed, but for these: no channel yet; desc and name only ever buffers */
+static void init(void)
+{
+	g.lsock = g.chan = g.rep.fd = -1;
+	g.desc.hold = g.name.hold = 1;
+}
 /* qfs freeze --hold and its options, then -m per mount point of a list */
 static char *argv_[9 + JSON_MAX / 3 * 2 + 16];
 
@@ -104,6 +103,13 @@ static void said(const char *a, const char *src, const char *b)
 	out_chr(&g.desc, 0);
 }
 
+/* Standard error is a log file (held while frozen, kept by -d). */
+static int err_is_file(void)
+{
+	struct stat st;
+	return !fstat(2, &st) && S_ISREG(st.st_mode);
+}
+
 static void reply_end(const char *log)
 {
 	g.rep.fd = g.chan;
@@ -113,6 +119,8 @@ static void reply_end(const char *log)
 	/* held while frozen: the log may be a file there */
 	if (g.verbose && (!qerr.hold || qerr.len < 8192))
 		complain(g.name.len > 1 ? g.name.buf : "request", log, NULL);
+	g.id = NULL;
+	g.name.len = 0;
 }
 
 static void fail(const char *class)
@@ -245,8 +253,7 @@ static void freeze(char *list)
 	if (!strcmp(num, "0")) {
 		release(num);
 	} else {
-		struct stat st;
-		qerr.hold = !fstat(2, &st) && S_ISREG(st.st_mode);
+		qerr.hold = err_is_file();
 	}
 	ok(num);
 }
@@ -254,11 +261,12 @@ static void freeze(char *list)
 static void info(void)
 {
 	out_str(&g.rep, "{\"return\": {\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
-	for (int i = 0; i < NCMDS; i++) {
+	const char *name = cmds;
+	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
 		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
-		out_str(&g.rep, cmds[i]);
+		out_str(&g.rep, name);
 		out_str(&g.rep, "\", \"success-response\": true}");
 	}
 	out_str(&g.rep, "]}");
@@ -267,12 +275,14 @@ static void info(void)
 
 /* guest-sync's id: an integer that fits in 64 bits, written back as it
  * came but "-0" as 0, as qemu-ga reads it. */
-static void sync_id(const char *v, int delimited)
+static const char bad_type[] = "Invalid parameter type for '";
+
+static void sync_id(const char *key, const char *v, int delimited)
 {
 	unsigned long long n;
 	const char *e = scan_uint(v + (*v == '-'), 9223372036854775807ULL + (*v == '-'), &n);
 	if (!e || *e == '.' || (*e | 32) == 'e')
-		return generic("Invalid parameter type for 'id', expected: integer", NULL, "");
+		return generic(bad_type, key, "', expected: integer");
 	if (delimited)
 		out_chr(&g.rep, (char)0xff);
 	out_str(&g.rep, "{\"return\": ");
@@ -286,22 +296,21 @@ static void run(int c, char *args)
 {
 	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : "\"";
 	char *val = NULL;
-	const char *extra = NULL;
+	const char *extra = NULL, *vkey = NULL;
 	for (char *p = args ? args + 1 : ""; *p == '"';) {
 		char *key = p, *v = (char *)json_skip(p) + 1;
 		p = (char *)next(v);
 		if (!key_is(key, want))
 			extra = extra ? extra : key;
 		else if (!val)
-			val = v;
+			val = v, vkey = key;
 	}
 	if (c == C_LIST && val) {
 		const char *p = *val == '[' ? val + 1 : "";
 		while (*p == '"')
 			p = next(p);
 		if (*p != ']')
-			return generic("Invalid parameter type for 'mountpoints", NULL,
-				       *val == '[' ? "[]', expected: string" : "', expected: array");
+			return generic(bad_type, vkey, *val == '[' ? "[]', expected: string" : "', expected: array");
 	}
 	if (c >= C_SYNC && !val)
 		return generic("Parameter 'id' is missing", NULL, "");
@@ -319,7 +328,7 @@ static void run(int c, char *args)
 	case C_INFO: return info();
 	case C_PING: return ok("{}");
 	case C_SYNC:
-	case C_SYNCD: return sync_id(val, c == C_SYNCD);
+	case C_SYNCD: return sync_id(vkey, val, c == C_SYNCD);
 	default: return;
 	}
 }
@@ -339,8 +348,6 @@ static void request(char *p)
 	char *exec = NULL, *args = NULL, *bad = NULL;
 	const char *why = "";
 	int c;
-	g.id = NULL;
-	g.name.len = 0;
 	check_child();
 	if (*p != '{')
 		return generic("QMP input must be a JSON object", NULL, "");
@@ -367,8 +374,9 @@ static void request(char *p)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]) != 0; c++)
-		;
+	const char *name = cmds;
+	for (c = 0; c < NCMDS && strcmp(g.name.buf, name) != 0; c++)
+		name += strlen(name) + 1;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
 	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
@@ -390,11 +398,8 @@ static void feed(const char *b, ssize_t n)
 		i += !again;
 		if (r == JSON_DONE)
 			request(rd.buf);
-		if (r == JSON_ERR) {
-			g.id = NULL;
-			g.name.len = 0;
+		if (r == JSON_ERR)
 			generic(err, NULL, "");
-		}
 	}
 }
 
@@ -476,7 +481,6 @@ static void channel(void)
 
 static void background(int daemonize)
 {
-	struct stat st;
 	char num[24];
 	int fd;
 	if (daemonize) {
@@ -490,7 +494,7 @@ static void background(int daemonize)
 		dup2(fd, 0);
 		dup2(fd, 1);
 		/* a log file stays; a terminal or a caller's pipe must not */
-		if (fstat(2, &st) || !S_ISREG(st.st_mode))
+		if (!err_is_file())
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
@@ -543,6 +547,7 @@ int agent_main(int argc, char **argv)
 	int k, daemonize = 0;
 	(void)argc;
 	memcpy(argv_, hold, sizeof(hold));
+	init();
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {

@@ -188,9 +188,7 @@ static int open_value(struct jreader *r, int c, const char **err)
 			r->depth++;
 			return fail(r, E_DEPTH, err);
 		}
-		r->stack[r->depth / 8] = (unsigned char)((r->stack[r->depth / 8] & ~(1u << r->depth % 8)) |
-							 (unsigned)(c == '{') << r->depth % 8);
-		r->depth++;
+		r->stack[r->depth++] = c == '{';
 		r->state = c == '{' ? ST_KEY1 : ST_VAL1;
 		return JSON_MORE;
 	}
@@ -203,7 +201,7 @@ static int open_value(struct jreader *r, int c, const char **err)
 
 static int in_object(const struct jreader *r)
 {
-	return r->stack[(r->depth - 1) / 8] >> (r->depth - 1) % 8 & 1;
+	return r->stack[r->depth - 1];
 }
 
 static int close_value(struct jreader *r, int c, const char **err)

@@ -84,7 +84,7 @@ struct jreader {
 	size_t len, tok; /* bytes of the message in buf; where its last token began */
 	size_t depth;    /* may pass JSON_DEPTH while a bad message is skipped */
 	int state, str, esc;
-	unsigned char stack[JSON_DEPTH / 8]; /* bit set: an object at that depth */
+	unsigned char stack[JSON_DEPTH]; /* 1: an object at that depth */
 	char buf[JSON_MAX];
 };
 void json_reset(struct jreader *r);
