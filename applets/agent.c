@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,14 +48,15 @@ static const struct opt opts[] = {
 };
 
 /* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
-static const char cmds[] = "guest-fsfreeze-thaw\0"
-			  "guest-fsfreeze-freeze-list\0"
-			  "guest-fsfreeze-freeze\0"
-			  "guest-fsfreeze-status\0"
-			  "guest-info\0"
-			  "guest-ping\0"
-			  "guest-sync\0"
-			  "guest-sync-delimited";
+static const char cmds[] =
+	"guest-fsfreeze-thaw\0"
+	"guest-fsfreeze-freeze-list\0"
+	"guest-fsfreeze-freeze\0"
+	"guest-fsfreeze-status\0"
+	"guest-info\0"
+	"guest-ping\0"
+	"guest-sync\0"
+	"guest-sync-delimited";
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
@@ -425,10 +427,10 @@ static void client(void)
 	struct ucred cr = {0, 0, 0};
 	socklen_t len = sizeof(cr);
 	char num[24];
-	int fd = accept(g.lsock, NULL, NULL);
+	/* as socket() below: without musl's fallback for old kernels */
+	int fd = (int)syscall(SYS_accept4, g.lsock, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid && cr.uid != geteuid())) {
 		num[23] = 0;
 		complain("refused a client of uid", fmt_uint(num + 23, cr.uid), NULL);
@@ -459,9 +461,10 @@ static void channel(void)
 		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
-		if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
+		/* tcgetattr and tcsetattr(TCSANOW) without their wrappers */
+		if (g.mode == M_ISA && !ioctl(g.chan, TCGETS, &t)) {
 			cfmakeraw(&t);
-			tcsetattr(g.chan, TCSANOW, &t);
+			ioctl(g.chan, TCSETS, &t);
 		}
 		return;
 	}
@@ -551,14 +554,14 @@ int agent_main(int argc, char **argv)
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
-			for (g.mode = 0; strcmp(o.arg, methods[g.mode]);)
+			for (g.mode = 0; strcmp(o.arg, methods[g.mode]) != 0;)
 				if (++g.mode > M_UNIX)
 					usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
 		} else if (k == 't' || k == OPT_HOOK_TIMEOUT) {
 			/* -t 0 is allowed here: no deadline */
-			if (k != 't' || strcmp(o.arg, "0"))
+			if (k != 't' || strcmp(o.arg, "0") != 0)
 				opt_seconds(o.arg);
 			argv_[k == 't' ? 6 : 4] = (char *)o.arg;
 		} else if (k == 'H') {

@@ -9,6 +9,12 @@
 
 #include "qfs.h"
 
+/* Called once, these functions are still smaller apart than inlined into
+ * json_feed and its caller (192 bytes of the binary, counted). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-inline-functions-called-once")
+#endif
+
 enum { ST_IDLE, ST_KEY1, ST_KEY, ST_COLON, ST_VAL1, ST_VALUE, ST_AFTER, ST_STR, ST_WORD, ST_SKIP };
 
 /* qemu-ga's texts; its own for a bad escape, byte or keyword are
@@ -353,7 +359,9 @@ void json_echo(struct out *o, const char *p)
 			str = c != '"';
 			if (c == '\\' && *p != '\'')
 				out_chr(o, c);
-			out_chr(o, c == '\\' ? *p++ : c);
+			if (c == '\\')
+				c = *p++;
+			out_chr(o, c);
 			continue;
 		}
 		str = c == '"';
