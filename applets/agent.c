@@ -9,7 +9,8 @@
  * it, so the agent's own memory, descriptors and children stay flat however
  * many freezes it serves, and a killed agent closes the child's stdin, which
  * thaws at once. The agent only reads requests (libcommon/json.c) and
- * writes replies, byte for byte as qemu-ga 7.2 does. */
+ * writes replies, byte for byte as qemu-ga 7.2 does to what hosts send
+ * (README: the differences, in ids and error texts). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
