@@ -9,12 +9,14 @@
  * it, so the agent's own memory, descriptors and children stay flat however
  * many freezes it serves, and a killed agent closes the child's stdin, which
  * thaws at once. The agent only reads requests (libcommon/json.c) and
- * writes replies, byte for byte as qemu-ga 7.2 does. */
+ * writes replies, byte for byte as qemu-ga 7.2 does to what hosts send
+ * (README: the differences, in ids and error texts). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,21 +28,11 @@
 #include "qfs.h"
 
 const char agent_usage[] =
-	"Usage: qfs agent [-m virtio-serial|isa-serial|unix-listen] [-p PATH] [-t SECONDS]\n"
-	"                 [-H HOOK] [--hook-timeout SECONDS] [-f PIDFILE] [-d] [-v]\n"
-	"\n"
-	"Answer the QEMU guest agent's freeze requests; each freeze is a freeze --hold.\n"
-	"\n"
-	"  -m, --method METHOD      virtio-serial (default), isa-serial, unix-listen\n"
-	"  -p, --path PATH          /dev/virtio-ports/org.qemu.guest_agent.0\n"
-	"  -t, --timeout SECONDS    thaw a freeze not ended after SECONDS (600; 0: never)\n"
-	"  -H, --hook HOOK          as for freeze\n"
-	"      --hook-timeout SECONDS  (60)\n"
-	"  -f, --pidfile FILE       write the agent's pid to FILE\n"
-	"  -d, --daemonize          run in the background\n"
-	"  -v, --verbose            one line per request on stderr\n"
-	"\n"
-	"Exit codes: 0 stopped by a signal (after a thaw); 1 no channel; 2 usage error.\n";
+	"Usage: qfs agent [-m METHOD] [-p PATH] [-t SECS] [-H HOOK] [-f FILE] [-dv]\n"
+	"Answer QEMU guest agent freezes: --method virtio-serial (default),\n"
+	"isa-serial, unix-listen; --path; --timeout (600; 0 never); --hook;\n"
+	"--hook-timeout (60); --pidfile; --daemonize; --verbose.\n"
+	"Exit codes: 0 signal; 1 no channel; 2 usage.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1 };
 
@@ -57,19 +49,19 @@ static const struct opt opts[] = {
 };
 
 /* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
-static const char *const cmds[] = {
-	"guest-fsfreeze-thaw",
-	"guest-fsfreeze-freeze-list",
-	"guest-fsfreeze-freeze",
-	"guest-fsfreeze-status",
-	"guest-info",
-	"guest-ping",
-	"guest-sync",
-	"guest-sync-delimited",
-};
+static const char cmds[] =
+	"guest-fsfreeze-thaw\0"
+	"guest-fsfreeze-freeze-list\0"
+	"guest-fsfreeze-freeze\0"
+	"guest-fsfreeze-status\0"
+	"guest-info\0"
+	"guest-ping\0"
+	"guest-sync\0"
+	"guest-sync-delimited";
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
+static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen"};
 
 static struct {
 	int mode, verbose, lsock, chan, hup, nargs;
@@ -78,14 +70,15 @@ static struct {
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
 	const char *id; /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
-} g = {
-	.lsock = -1,
-	.chan = -1,
-	.rep = {-1, 0, 0, 0, 0},
-	.desc = {-1, 1, 0, 0, 0},
-	.name = {-1, 1, 0, 0, 0},
-};
+} g;
 static struct jreader rd;
+
+/* Zeroed, but for these: no channel yet; desc and name only ever buffers */
+static void init(void)
+{
+	g.lsock = g.chan = g.rep.fd = -1;
+	g.desc.hold = g.name.hold = 1;
+}
 /* qfs freeze --hold and its options, then -m per mount point of a list */
 static char *argv_[9 + JSON_MAX / 3 * 2 + 16];
 
@@ -113,6 +106,13 @@ static void said(const char *a, const char *src, const char *b)
 	out_chr(&g.desc, 0);
 }
 
+/* Standard error is a log file (held while frozen, kept by -d). */
+static int err_is_file(void)
+{
+	struct stat st;
+	return !fstat(2, &st) && S_ISREG(st.st_mode);
+}
+
 static void reply_end(const char *log)
 {
 	g.rep.fd = g.chan;
@@ -122,6 +122,8 @@ static void reply_end(const char *log)
 	/* held while frozen: the log may be a file there */
 	if (g.verbose && (!qerr.hold || qerr.len < 8192))
 		complain(g.name.len > 1 ? g.name.buf : "request", log, NULL);
+	g.id = NULL;
+	g.name.len = 0;
 }
 
 static void fail(const char *class)
@@ -135,7 +137,7 @@ static void fail(const char *class)
 	out_str(&g.rep, "\"error\": {\"class\": \"");
 	out_str(&g.rep, class);
 	out_str(&g.rep, "\", \"desc\": ");
-	json_qstr(&g.rep, g.desc.buf);
+	json_str(&g.rep, g.desc.buf);
 	out_str(&g.rep, "}}");
 	reply_end(g.desc.buf);
 }
@@ -240,8 +242,7 @@ static void freeze(char *list)
 	    (g.child = spawn(argv_, environ, (int[3]){p[0], p[3], SPAWN_KEEP}, 0)) < 0) {
 		said(errstr(errno), NULL, "");
 		for (int i = 0; i < 4; i++)
-			if (p[i] >= 0)
-				close(p[i]);
+			close(p[i]);
 		g.child = 0;
 		return fail("GenericError");
 	}
@@ -255,8 +256,7 @@ static void freeze(char *list)
 	if (!strcmp(num, "0")) {
 		release(num);
 	} else {
-		struct stat st;
-		qerr.hold = !fstat(2, &st) && S_ISREG(st.st_mode);
+		qerr.hold = err_is_file();
 	}
 	ok(num);
 }
@@ -264,33 +264,33 @@ static void freeze(char *list)
 static void info(void)
 {
 	out_str(&g.rep, "{\"return\": {\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
-	for (int i = 0; i < NCMDS; i++) {
+	const char *name = cmds;
+	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
 		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
-		out_str(&g.rep, cmds[i]);
+		out_str(&g.rep, name);
 		out_str(&g.rep, "\", \"success-response\": true}");
 	}
 	out_str(&g.rep, "]}");
 	ok_tail();
 }
 
-/* guest-sync's id: an integer that fits in 64 bits, written back as qemu-ga
- * reads it ("-0" is 0). */
-static void sync_id(const char *v, int delimited)
+/* guest-sync's id: an integer that fits in 64 bits, written back as it
+ * came but "-0" as 0, as qemu-ga reads it. */
+static const char bad_type[] = "Invalid parameter type for '";
+
+static void sync_id(const char *key, const char *v, int delimited)
 {
 	unsigned long long n;
-	char num[24];
 	const char *e = scan_uint(v + (*v == '-'), 9223372036854775807ULL + (*v == '-'), &n);
 	if (!e || *e == '.' || (*e | 32) == 'e')
-		return generic("Invalid parameter type for 'id', expected: integer", NULL, "");
-	num[sizeof(num) - 1] = 0;
-	char *s = fmt_uint(num + sizeof(num) - 1, n);
-	if (*v == '-' && n)
-		*--s = '-';
+		return generic(bad_type, key, "', expected: integer");
 	if (delimited)
 		out_chr(&g.rep, (char)0xff);
-	ok(s);
+	out_str(&g.rep, "{\"return\": ");
+	json_echo(&g.rep, v);
+	ok_tail();
 }
 
 /* The command's arguments, checked as qemu-ga's generated code checks
@@ -299,32 +299,21 @@ static void run(int c, char *args)
 {
 	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : "\"";
 	char *val = NULL;
-	const char *extra = NULL;
+	const char *extra = NULL, *vkey = NULL;
 	for (char *p = args ? args + 1 : ""; *p == '"';) {
 		char *key = p, *v = (char *)json_skip(p) + 1;
 		p = (char *)next(v);
 		if (!key_is(key, want))
 			extra = extra ? extra : key;
-		else if (val)
-			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
-		else
-			val = v;
+		else if (!val)
+			val = v, vkey = key;
 	}
 	if (c == C_LIST && val) {
-		unsigned long long i = 0;
-		char num[24];
-		num[23] = 0;
-		if (*val != '[')
-			return generic("Invalid parameter type for 'mountpoints', expected: array", NULL, "");
-		for (const char *p = val + 1; *p != ']'; p = next(p), i++) {
-			if (*p == '"')
-				continue;
-			said("Invalid parameter type for 'mountpoints[", NULL, fmt_uint(num + 23, i));
-			g.desc.len--;
-			out_str(&g.desc, "]', expected: string");
-			out_chr(&g.desc, 0);
-			return fail("GenericError");
-		}
+		const char *p = *val == '[' ? val + 1 : "";
+		while (*p == '"')
+			p = next(p);
+		if (*p != ']')
+			return generic(bad_type, vkey, *val == '[' ? "[]', expected: string" : "', expected: array");
 	}
 	if (c >= C_SYNC && !val)
 		return generic("Parameter 'id' is missing", NULL, "");
@@ -342,7 +331,7 @@ static void run(int c, char *args)
 	case C_INFO: return info();
 	case C_PING: return ok("{}");
 	case C_SYNC:
-	case C_SYNCD: return sync_id(val, c == C_SYNCD);
+	case C_SYNCD: return sync_id(vkey, val, c == C_SYNCD);
 	default: return;
 	}
 }
@@ -360,9 +349,8 @@ static void check_child(void)
 static void request(char *p)
 {
 	char *exec = NULL, *args = NULL, *bad = NULL;
+	const char *why = "";
 	int c;
-	g.id = NULL;
-	g.name.len = 0;
 	check_child();
 	if (*p != '{')
 		return generic("QMP input must be a JSON object", NULL, "");
@@ -370,29 +358,28 @@ static void request(char *p)
 		char *key = p, *v = (char *)json_skip(p) + 1;
 		char **slot = key_is(key, "execute") ? &exec : key_is(key, "arguments") ? &args : NULL;
 		p = (char *)next(v);
-		if (key_is(key, "id") && !g.id) {
-			g.id = v;
+		if (key_is(key, "id")) {
+			g.id = g.id ? g.id : v;
 			continue;
 		}
-		if (key_is(key, "id") || (slot && *slot))
-			return g.id = NULL, generic("JSON parse error, duplicate key", NULL, "");
+		if (slot && *slot)
+			continue;
 		if (slot)
 			*slot = v;
-		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{')))
-			bad = slot ? v : key;
+		if (!bad && (!slot || *v != (slot == &exec ? '"' : '{'))) {
+			bad = key;
+			why = !slot ? "' is unexpected" : slot == &exec ? "' must be a string" : "' must be an object";
+		}
 	}
-	if (bad && bad == exec)
-		return generic("QMP input member 'execute' must be a string", NULL, "");
-	if (bad && bad == args)
-		return generic("QMP input member 'arguments' must be an object", NULL, "");
 	if (bad)
-		return generic("QMP input member '", bad, "' is unexpected");
+		return generic("QMP input member '", bad, why);
 	if (!exec)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, cmds[c]) != 0; c++)
-		;
+	const char *name = cmds;
+	for (c = 0; c < NCMDS && strcmp(g.name.buf, name) != 0; c++)
+		name += strlen(name) + 1;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
 	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
@@ -414,11 +401,8 @@ static void feed(const char *b, ssize_t n)
 		i += !again;
 		if (r == JSON_DONE)
 			request(rd.buf);
-		if (r == JSON_ERR) {
-			g.id = NULL;
-			g.name.len = 0;
+		if (r == JSON_ERR)
 			generic(err, NULL, "");
-		}
 	}
 }
 
@@ -444,10 +428,10 @@ static void client(void)
 	struct ucred cr = {0, 0, 0};
 	socklen_t len = sizeof(cr);
 	char num[24];
-	int fd = accept(g.lsock, NULL, NULL);
+	/* as socket() below: without musl's fallback for old kernels */
+	int fd = (int)syscall(SYS_accept4, g.lsock, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid && cr.uid != geteuid())) {
 		num[23] = 0;
 		complain("refused a client of uid", fmt_uint(num + 23, cr.uid), NULL);
@@ -478,14 +462,15 @@ static void channel(void)
 		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
-		if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
+		/* tcgetattr and tcsetattr(TCSANOW) without their wrappers */
+		if (g.mode == M_ISA && !ioctl(g.chan, TCGETS, &t)) {
 			cfmakeraw(&t);
-			tcsetattr(g.chan, TCSANOW, &t);
+			ioctl(g.chan, TCSETS, &t);
 		}
 		return;
 	}
 	if (strlen(g.path) >= sizeof(a.sun_path))
-		die(g.path, "path too long", NULL);
+		die(g.path, errstr(ENAMETOOLONG), NULL);
 	strcpy(a.sun_path, g.path);
 	unlink(g.path);
 	/* created 0600, never wider for a moment */
@@ -500,7 +485,6 @@ static void channel(void)
 
 static void background(int daemonize)
 {
-	struct stat st;
 	char num[24];
 	int fd;
 	if (daemonize) {
@@ -514,7 +498,7 @@ static void background(int daemonize)
 		dup2(fd, 0);
 		dup2(fd, 1);
 		/* a log file stays; a terminal or a caller's pipe must not */
-		if (fstat(2, &st) || !S_ISREG(st.st_mode))
+		if (!err_is_file())
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
@@ -558,40 +542,31 @@ static _Noreturn void loop(void)
 	}
 }
 
-/* -t 0 is allowed here: no deadline */
-static void seconds(char **a, const char *arg)
-{
-	if (*arg != '0' || arg[1])
-		opt_seconds(arg);
-	a[1] = (char *)arg;
-}
-
 int agent_main(int argc, char **argv)
 {
 	struct optstate o;
 	struct hooks h = {0};
-	char *a[6] = {"-t", "600", NULL, NULL, NULL, NULL};
-	const char *hook_timeout = "60";
+	static const char *const hold[] = {"/proc/self/exe", "freeze", "--hold", "--hook-timeout", "60", "-t", "600"};
+	const char *hook = NULL;
 	int k, daemonize = 0;
 	(void)argc;
+	memcpy(argv_, hold, sizeof(hold));
+	init();
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
-			g.mode = !strcmp(o.arg, "virtio-serial") ? M_VIRTIO
-				 : !strcmp(o.arg, "isa-serial")  ? M_ISA
-				 : !strcmp(o.arg, "unix-listen") ? M_UNIX
-								 : -1;
-			if (g.mode < 0)
-				usage_error("unknown method", o.arg);
+			for (g.mode = 0; strcmp(o.arg, methods[g.mode]) != 0;)
+				if (++g.mode > M_UNIX)
+					usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
-		} else if (k == 't') {
-			seconds(a, o.arg);
+		} else if (k == 't' || k == OPT_HOOK_TIMEOUT) {
+			/* -t 0 is allowed here: no deadline */
+			if (k != 't' || strcmp(o.arg, "0") != 0)
+				opt_seconds(o.arg);
+			argv_[k == 't' ? 6 : 4] = (char *)o.arg;
 		} else if (k == 'H') {
-			a[2] = "-H";
-			a[3] = (char *)o.arg;
-		} else if (k == OPT_HOOK_TIMEOUT) {
-			hook_timeout = (opt_seconds(o.arg), o.arg);
+			hook = o.arg;
 		} else if (k == 'f') {
 			g.pidfile = o.arg;
 		} else {
@@ -604,16 +579,13 @@ int agent_main(int argc, char **argv)
 		usage_error("-m unix-listen", "needs -p PATH");
 	if (!g.path)
 		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
-	if (a[3] && hook_load(&h, a[3]))
+	if (hook && hook_load(&h, hook))
 		return EXIT_FAIL;
-	a[4] = "--hook-timeout";
-	a[5] = (char *)hook_timeout;
-	argv_[0] = "/proc/self/exe";
-	argv_[1] = "freeze";
-	argv_[2] = "--hold";
-	g.nargs = 3;
-	for (k = strcmp(a[1], "0") ? 0 : 2; k < 6 && a[k]; k++)
-		argv_[g.nargs++] = a[k];
+	g.nargs = strcmp(argv_[6], "0") ? 7 : 5;
+	if (hook) {
+		argv_[g.nargs++] = "-H";
+		argv_[g.nargs++] = (char *)hook;
+	}
 	if (sig_setup())
 		die("signalfd", errstr(errno), NULL);
 	channel();

@@ -84,14 +84,13 @@ struct jreader {
 	size_t len, tok; /* bytes of the message in buf; where its last token began */
 	size_t depth;    /* may pass JSON_DEPTH while a bad message is skipped */
 	int state, str, esc;
-	unsigned char stack[JSON_DEPTH / 8]; /* bit set: an object at that depth */
+	unsigned char stack[JSON_DEPTH]; /* 1: an object at that depth */
 	char buf[JSON_MAX];
 };
 void json_reset(struct jreader *r);
 int json_feed(struct jreader *r, int c, const char **err, int *again);
 long json_cp(const char **p);
 const char *json_skip(const char *p);
-void json_qstr(struct out *o, const char *s);
 void json_unq(struct out *o, const char *p);
 void json_echo(struct out *o, const char *p);
 

@@ -123,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("replies", 0);
 	check(fd >= 0);
+	init();
 	g.chan = fd;
 	json_reset(&rd);
 	feed((const char *)data, (ssize_t)size);
