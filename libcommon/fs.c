@@ -160,6 +160,25 @@ void fs_count(size_t n, const char *what)
 	out_chr(&qout, '\n');
 }
 
+static void text_num(const char *s, long v)
+{
+	out_str(&qout, s);
+	out_num(&qout, (unsigned long long)v);
+}
+
+/* -v's count: "4 filesystems frozen in 12 ms (flushed first in 640 ms)". */
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign)
+{
+	out_num(&qout, n);
+	text_num(" filesystems frozen in ", frozen_ms);
+	if (flushed)
+		text_num(flushed > 1 ? " ms (flush timed out after " : " ms (flushed first in ", flush_ms);
+	out_str(&qout, flushed ? " ms)" : " ms");
+	if (foreign)
+		text_num(", ", (long)foreign);
+	out_str(&qout, foreign ? " frozen by another program\n" : "\n");
+}
+
 static int thaw_failed(const struct mnt *m)
 {
 	complain_errno(m->target, NULL);

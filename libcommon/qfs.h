@@ -158,6 +158,7 @@ struct mnt *fs_nth(const struct mtab *t, size_t k);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
 void fs_count(size_t n, const char *what);
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign);
 void fs_skipped(const struct mnt *m, const char *why);
 void fs_said(const char *what, const struct mnt *m);
 #ifdef QFS_FAULT_INJECTION
@@ -169,7 +170,6 @@ int fs_unfreeze(int fd);
 
 /* sync.c: syncfs of every filesystem at once, before the first freeze. */
 int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms);
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign);
 
 /* hold.c: one file per freeze that keeps filesystems frozen, so that
  * overlapping freezes never thaw each other. */

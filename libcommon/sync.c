@@ -95,22 +95,3 @@ int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, lo
 	*ms = now_ms() - start;
 	return late;
 }
-
-static void text_num(const char *s, long v)
-{
-	out_str(&qout, s);
-	out_num(&qout, (unsigned long long)v);
-}
-
-/* -v's count: "4 filesystems frozen in 12 ms (flushed first in 640 ms)". */
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign)
-{
-	out_num(&qout, n);
-	text_num(" filesystems frozen in ", frozen_ms);
-	if (flushed)
-		text_num(flushed > 1 ? " ms (flush timed out after " : " ms (flushed first in ", flush_ms);
-	out_str(&qout, flushed ? " ms)" : " ms");
-	if (foreign)
-		text_num(", ", (long)foreign);
-	out_str(&qout, foreign ? " frozen by another program\n" : "\n");
-}
