@@ -93,12 +93,6 @@ int fs_freeze(int fd)
 #ifdef QFS_MUTANT_NO_FIFREEZE
 	return 0; /* make mutants: claims success, freezes nothing */
 #endif
-#ifdef QFS_FAULT_INJECTION
-	if (fault_hit("QFS_FAULT_FREEZE")) {
-		errno = EIO;
-		return -1;
-	}
-#endif
 	return ioctl(fd, FIFREEZE, 0);
 }
 
@@ -166,14 +160,19 @@ static void text_num(const char *s, long v)
 	out_num(&qout, (unsigned long long)v);
 }
 
-/* -v's count: "4 filesystems frozen in 12 ms (flushed first in 640 ms)". */
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign)
+/* -v's count: "4 filesystems frozen in 12 ms (flushed first in 640 ms), 4 at
+ * once". */
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign, size_t at_once)
 {
 	out_num(&qout, n);
 	text_num(" filesystems frozen in ", frozen_ms);
 	if (flushed)
 		text_num(flushed > 1 ? " ms (flush timed out after " : " ms (flushed first in ", flush_ms);
 	out_str(&qout, flushed ? " ms)" : " ms");
+	if (at_once > 1) {
+		text_num(", ", (long)at_once);
+		out_str(&qout, " at once");
+	}
 	if (foreign)
 		text_num(", ", (long)foreign);
 	out_str(&qout, foreign ? " frozen by another program\n" : "\n");

@@ -218,6 +218,78 @@ static _Noreturn void abort_freeze(struct job *j, int code)
 	quit(code);
 }
 
+/* After m's FIFREEZE: 0 for a failure that stops the freeze. */
+static int freeze_result(const struct mnt *m)
+{
+	return !m->err || m->err == EOPNOTSUPP || m->err == EBUSY;
+}
+
+static void expire(struct job *j)
+{
+	/* not an error for --hold's reader: exit status 3 says it */
+	errors_to_stdout = 0;
+	complain("deadline passed", "thawed", NULL);
+	j->end = 0;
+	j->expired = 1;
+}
+
+static void stop_if_asked(struct job *j)
+{
+	int sig = sig_stop_pending();
+	if (sig)
+		abort_freeze(j, 128 + sig);
+}
+
+/* A FIFREEZE may wait for another filesystem's thaw (a device stored where
+ * depend.c could not see) or for a device that stopped answering: -t's
+ * deadline holds during the freeze too. */
+static void freeze_now(struct job *j, struct mnt **list, size_t n)
+{
+	if (!fs_freeze_all(list, n, j->end, j->list, j->n))
+		return;
+	expire(j);
+	abort_freeze(j, EXIT_DEADLINE);
+}
+
+/* Freezes what no live hold keeps frozen (those are joined): first, one at
+ * a time and children before parents, each filesystem whose device may be
+ * stored on another of them; then all the others at once (depend.c). Stops
+ * at the first failure. */
+static void freeze_some(struct job *j)
+{
+	struct mnt **together = malloc(2 * j->n * sizeof(*together) + 1), **single;
+	size_t n = 0, k = 0;
+	if (!together)
+		die("out of memory", NULL, NULL);
+	single = together + j->n;
+	for (size_t i = 0; i < j->n; i++) {
+		struct mnt *m = j->list[i];
+		m->err = ECANCELED;
+		if (m->skip)
+			continue;
+		if (holds_keeping(&j->hs, (unsigned long long)m->dev, NULL))
+			m->frozen = FS_JOINED;
+		else if (fs_alone(&j->t, m))
+			together[n++] = m;
+		else
+			single[k++] = m;
+	}
+	for (size_t i = 0; i < k; i++) {
+		stop_if_asked(j);
+		freeze_now(j, &single[i], 1);
+		if (!freeze_result(single[i])) {
+			free(together);
+			return;
+		}
+	}
+	stop_if_asked(j);
+	freeze_now(j, together, n);
+	for (size_t i = 0; i < n; i++)
+		freeze_result(together[i]);
+	j->at_once = n;
+	free(together);
+}
+
 /* Children before parents; what a live hold keeps frozen is joined, not
  * frozen again. Returns how many this freeze keeps frozen; on a failure
  * undoes everything and exits. */
@@ -225,41 +297,35 @@ static size_t freeze_all(struct job *j)
 {
 	size_t count = 0, foreign = 0;
 	long start = now_ms();
+	freeze_some(j);
+	j->frozen_ms = now_ms() - start;
 	for (size_t k = 0; k < j->t.n; k++) {
 		struct mnt *m = fs_nth(&j->t, k);
-		const struct hold *o;
-		int sig;
+		int e = m->err;
 		if (m->skip == SKIP_UNSELECTED)
 			continue;
 		if (m->skip) {
 			if (j->verbose)
 				fs_skipped(m, skip_word(m->skip));
-			continue;
-		}
-		if ((sig = sig_stop_pending()))
-			abort_freeze(j, 128 + sig);
-		if ((o = holds_keeping(&j->hs, (unsigned long long)m->dev, NULL))) {
-			m->frozen = FS_JOINED;
+		} else if (m->frozen == FS_JOINED) {
 			count++;
 			if (j->verbose)
-				held_by("joined ", m, "", o);
-		} else if (fs_freeze(m->fd) == 0) {
-			m->frozen = FS_FROZEN;
+				held_by("joined ", m, "", holds_keeping(&j->hs, (unsigned long long)m->dev, NULL));
+		} else if (!e) {
 			count++;
 			if (j->verbose)
 				fs_said("frozen ", m);
-		} else if (errno == EOPNOTSUPP || errno == EBUSY) {
-			foreign += errno == EBUSY;
+		} else if (e == EOPNOTSUPP || e == EBUSY) {
+			foreign += e == EBUSY;
 			if (j->verbose)
-				fs_skipped(m, errno == EBUSY ? "frozen by another program" : "not supported");
-		} else {
-			complain_errno(m->target, NULL);
+				fs_skipped(m, e == EBUSY ? "frozen by another program" : "not supported");
+		} else if (e != ECANCELED) {
+			complain(m->target, errstr(e), NULL);
 			abort_freeze(j, EXIT_FAIL);
 		}
 	}
-	j->frozen_ms = now_ms() - start;
 	if (j->verbose)
-		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms, foreign);
+		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms, foreign, j->at_once);
 	return count;
 }
 
@@ -273,15 +339,6 @@ static int deadline_left(long end)
 }
 
 /* The deadline passed while qfs itself waits: thaw now. */
-static void expire(struct job *j)
-{
-	/* not an error for --hold's reader: exit status 3 says it */
-	errors_to_stdout = 0;
-	complain("deadline passed", "thawed", NULL);
-	j->end = 0;
-	j->expired = 1;
-}
-
 /* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
 static int run_cmd(struct job *j, char **cmd)
 {

@@ -203,12 +203,22 @@ int mtab_select(struct mtab *t, char **paths, int n)
 	return 0;
 }
 
-static int dev_frozen(const struct mtab *t, dev_t d)
+/* Is d the device of a filesystem about to be frozen? */
+int mtab_has_dev(const struct mtab *t, dev_t d)
 {
 	for (size_t j = 0; j < t->n; j++)
 		if (!t->m[j].skip && t->m[j].dev == d)
 			return 1;
 	return 0;
+}
+
+/* A mount whose table entry has device number d. */
+const struct mnt *mtab_by_dev(const struct mtab *t, dev_t d)
+{
+	for (size_t j = 0; j < t->n; j++)
+		if (makedev(t->m[j].maj, t->m[j].min) == d)
+			return &t->m[j];
+	return NULL;
 }
 
 /* Is path (relative to dirfd; "" for dirfd itself) on a filesystem about to
@@ -221,12 +231,12 @@ int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path)
 	if (!mount_id_at(dirfd, path, &id)) {
 		for (size_t i = 0; i < t->n; i++)
 			if (t->m[i].id == id)
-				return dev_frozen(t, t->m[i].dev);
+				return mtab_has_dev(t, t->m[i].dev);
 	}
 	if (fstatat(dirfd, path, &st, *path ? 0 : AT_EMPTY_PATH))
 		return 0;
 	for (size_t i = 0; i < t->n; i++)
-		if (makedev(t->m[i].maj, t->m[i].min) == st.st_dev && dev_frozen(t, t->m[i].dev))
+		if (makedev(t->m[i].maj, t->m[i].min) == st.st_dev && mtab_has_dev(t, t->m[i].dev))
 			return 1;
 	return 0;
 }

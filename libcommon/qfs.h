@@ -123,6 +123,7 @@ struct mnt {
 	unsigned char frozen; /* FS_FROZEN by this process, or FS_JOINED: kept frozen by another qfs freeze */
 	unsigned char lost;   /* thawed under this freeze by another command */
 	int fd;
+	int err; /* the errno of its syncfs or FIFREEZE, 0 if none */
 };
 enum { FS_FROZEN = 1, FS_JOINED, FS_THAWING };
 struct names {
@@ -149,7 +150,12 @@ const char *skip_word(int skip);
 int mtab_select(struct mtab *t, char **paths, int n);
 void mtab_classify(struct mtab *t, int selected_only);
 int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path);
+int mtab_has_dev(const struct mtab *t, dev_t d);
+const struct mnt *mtab_by_dev(const struct mtab *t, dev_t d);
 void mtab_free(struct mtab *t);
+
+/* depend.c: may a filesystem be frozen at the same time as the others? */
+int fs_alone(const struct mtab *t, const struct mnt *m);
 
 /* fs.c: the freeze/thaw engine. */
 int fs_open(const struct mtab *t, struct mnt *m);
@@ -158,7 +164,7 @@ struct mnt *fs_nth(const struct mtab *t, size_t k);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
 void fs_count(size_t n, const char *what);
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign);
+void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign, size_t at_once);
 void fs_skipped(const struct mnt *m, const char *why);
 void fs_said(const char *what, const struct mnt *m);
 #ifdef QFS_FAULT_INJECTION
@@ -168,8 +174,9 @@ int fs_freeze(int fd);
 int fs_thaw(int fd);
 int fs_unfreeze(int fd);
 
-/* sync.c: syncfs of every filesystem at once, before the first freeze. */
+/* sync.c: syncfs, or FIFREEZE, of many filesystems at once. */
 int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms);
+int fs_freeze_all(struct mnt **list, size_t n, long end, struct mnt **job, size_t njob);
 
 /* hold.c: one file per freeze that keeps filesystems frozen, so that
  * overlapping freezes never thaw each other. */
@@ -246,7 +253,8 @@ struct job {
 	struct holds hs;  /* locked from the reservation until the hold is written */
 	struct hold mine; /* name empty: no hold is kept */
 	long flush_ms, frozen_ms;
-	int flushed; /* 0 --no-sync, 1 flushed, 2 the flush timed out */
+	size_t at_once; /* how many were frozen at the same time */
+	int flushed;    /* 0 --no-sync, 1 flushed, 2 the flush timed out */
 	int nosync, kind;
 	unsigned sync_timeout;
 	long end; /* the -t deadline, on now_ms()'s clock */

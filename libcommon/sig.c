@@ -91,7 +91,7 @@ static _Noreturn void exec_child(char *const argv[], char *const envp[], const i
 	for (int i = 0; i < 3; i++) {
 		int from = fd[i] == SPAWN_NULL ? null : fd[i];
 		if (from == i)
-			fcntl(i, F_SETFD, 0);
+			syscall(SYS_fcntl, i, F_SETFD, 0);
 		else if (from >= 0)
 			dup2(from, i);
 	}
