@@ -224,6 +224,7 @@ static int freeze_result(const struct mnt *m)
 	return !m->err || m->err == EOPNOTSUPP || m->err == EBUSY;
 }
 
+/* The deadline passed while qfs itself waits: thaw now. */
 static void expire(struct job *j)
 {
 	/* not an error for --hold's reader: exit status 3 says it */
@@ -284,8 +285,6 @@ static void freeze_some(struct job *j)
 	}
 	stop_if_asked(j);
 	freeze_now(j, together, n);
-	for (size_t i = 0; i < n; i++)
-		freeze_result(together[i]);
 	j->at_once = n;
 	free(together);
 }
@@ -338,7 +337,6 @@ static int deadline_left(long end)
 	return left > 0 ? (int)left : 0;
 }
 
-/* The deadline passed while qfs itself waits: thaw now. */
 /* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
 static int run_cmd(struct job *j, char **cmd)
 {

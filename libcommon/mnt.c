@@ -228,6 +228,7 @@ int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path)
 {
 	unsigned long long id;
 	struct stat st;
+	const struct mnt *m;
 	if (!mount_id_at(dirfd, path, &id)) {
 		for (size_t i = 0; i < t->n; i++)
 			if (t->m[i].id == id)
@@ -235,10 +236,9 @@ int mtab_frozen_at(const struct mtab *t, int dirfd, const char *path)
 	}
 	if (fstatat(dirfd, path, &st, *path ? 0 : AT_EMPTY_PATH))
 		return 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (makedev(t->m[i].maj, t->m[i].min) == st.st_dev && mtab_has_dev(t, t->m[i].dev))
-			return 1;
-	return 0;
+	/* mounts with one device number are one filesystem: the first will do */
+	m = mtab_by_dev(t, st.st_dev);
+	return m && mtab_has_dev(t, m->dev);
 }
 
 void mtab_free(struct mtab *t)
