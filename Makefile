@@ -1,16 +1,40 @@
 # qfs: one static binary. `make`, `make test`, `make demo` (root), `make bench`.
 VERSION  = 0.1.0
+# The target: ARCH=x86_64 (the default) builds ./qfs, which the tests run;
+# aarch64, armhf, i386 and s390x build build/ARCH/qfs (`make build/ARCH/qfs`
+# builds any of them whatever ARCH is). Each is the static musl binary:
+# Debian's cross compiler (gcc-aarch64-linux-gnu and friends) with musl's
+# specs for that architecture (musl-dev:arm64 and friends) and its kernel
+# headers (linux-libc-dev-arm64-cross and friends, or the native ones). What
+# a build holds (the allocator of alloc.c) follows the target, never the
+# compiler's name: CC= only replaces x86_64's compiler.
+ARCH     = x86_64
+ARCHES   = x86_64 aarch64 armhf i386 s390x
 CC       = musl-gcc
+CC_x86_64  = $(CC)
+CC_aarch64 = aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
+CC_armhf   = arm-linux-gnueabihf-gcc -specs /usr/lib/arm-linux-musleabihf/musl-gcc.specs
+CC_i386    = i686-linux-gnu-gcc -specs /usr/lib/i386-linux-musl/musl-gcc.specs
+CC_s390x   = s390x-linux-gnu-gcc -specs /usr/lib/s390x-linux-musl/musl-gcc.specs
+# where the kernel's headers for ARCH are: a cross package's directory,
+# else the native multiarch one
+GNU_x86_64  = x86_64-linux-gnu
+GNU_aarch64 = aarch64-linux-gnu
+GNU_armhf   = arm-linux-gnueabihf
+GNU_i386    = i686-linux-gnu i386-linux-gnu
+GNU_s390x   = s390x-linux-gnu
+khdr = $(firstword $(wildcard $(foreach g,$(GNU_$1),/usr/$g/include/$2 /usr/include/$g/$2) /usr/include/$2))
+# musl's general-purpose malloc is a sixth of the binary: libcommon/alloc.c,
+# in every musl target (ALLOC= builds without it)
+ALLOC    = -DQFS_ALLOC
+$(if $(filter $(ARCH),$(ARCHES)),,$(error ARCH=$(ARCH) is none of $(ARCHES)))
+BIN      = $(if $(filter x86_64,$(ARCH)),qfs,build/$(ARCH)/qfs)
 CFLAGS   = -std=c11 -Os -flto -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
            -fno-stack-protector -fno-ident
 LDFLAGS  = -static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
 SANFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-# musl's general-purpose malloc is a sixth of the binary: libcommon/alloc.c
-ifeq ($(CC),musl-gcc)
-CFLAGS  += -DQFS_ALLOC
-endif
 PREFIX   = /usr
 DESTDIR  =
 
@@ -23,7 +47,7 @@ LIB_SRC  := $(wildcard libcommon/*.c)
 SRC       = $(LIB_SRC) $(APPLET_SRC)
 HDR      := $(wildcard libcommon/*.h)
 
-all: qfs
+all: $(BIN)
 
 # The applet table is generated, so the list lives in one place; it is
 # rewritten only when the selection changes.
@@ -32,27 +56,47 @@ build/applets.h: FORCE
 	@$(APPLET_LINES) | awk '{f = $$2; gsub("-", "_", f); printf "APPLET(\"%s\", %s)\n", $$1, f}' > $@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
 
-qfs: $(SRC) $(HDR) build/applets.h
-	$(CC) $(CFLAGS) -Ilibcommon -Ibuild -o $@ $(SRC) $(LDFLAGS)
+# The kernel's uapi headers (linux/, asm/, asm-generic/) for one target,
+# and nothing else of the system's /usr/include next to musl's headers.
+$(ARCHES:%=build/%/kernel/linux): build/%/kernel/linux:
+	@mkdir -p $(@D)
+	@$(foreach d,linux asm asm-generic,[ -n "$(call khdr,$*,$d)" ] || \
+		{ echo "make: no kernel headers $d/ for $*" >&2; exit 1; };)
+	ln -sfn $(call khdr,$*,asm) $(call khdr,$*,asm-generic) $(@D)/
+	ln -sfn $(call khdr,$*,linux) $@
+
+TARGET_FLAGS = $(ALLOC) -isystem build/$1/kernel -Ilibcommon -Ibuild
+
+qfs: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
+	$(CC_x86_64) $(CFLAGS) $(call TARGET_FLAGS,x86_64) -o $@ $(SRC) $(LDFLAGS)
+
+# Another architecture's binary beside x86_64's.
+build/%/qfs: $(SRC) $(HDR) build/applets.h | build/%/kernel/linux
+	$(CC_$*) $(CFLAGS) $(call TARGET_FLAGS,$*) -o $@ $(SRC) $(LDFLAGS)
 
 # Test-only builds: never installed, never the release binary.
-build/qfs-fault: $(SRC) $(HDR) build/applets.h
-	$(CC) $(CFLAGS) -DQFS_FAULT_INJECTION -Ilibcommon -Ibuild -o $@ $(SRC) $(LDFLAGS)
+build/qfs-fault: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
+	$(CC_x86_64) $(CFLAGS) -DQFS_FAULT_INJECTION $(call TARGET_FLAGS,x86_64) -o $@ $(SRC) $(LDFLAGS)
 
 # Mutants: qfs broken on purpose, one way each (-DQFS_MUTANT_NAME in
 # libcommon/), to show that the suites catch it; --version and `strings`
 # name the mutant. scripts/mutants says which suites must catch which.
 MUTANTS = no-fifreeze no-thaw parents-first watchdog-no-thaw no-thaw-hook unheld-output bind-frozen all-alone
-build/qfs-mutant-%: $(SRC) $(HDR) build/applets.h
-	$(CC) $(filter-out -DQFS_VERSION=%,$(CFLAGS)) -DQFS_VERSION='"$(VERSION) QFS_MUTANT_$*"' \
-		-DQFS_MUTANT_$(shell echo '$*' | tr a-z- A-Z_) -Ilibcommon -Ibuild -o $@ $(SRC) $(LDFLAGS)
+build/qfs-mutant-%: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
+	$(CC_x86_64) $(filter-out -DQFS_VERSION=%,$(CFLAGS)) -DQFS_VERSION='"$(VERSION) QFS_MUTANT_$*"' \
+		-DQFS_MUTANT_$(shell echo '$*' | tr a-z- A-Z_) $(call TARGET_FLAGS,x86_64) -o $@ $(SRC) $(LDFLAGS)
 
 build/qfs-san: $(SRC) $(HDR) build/applets.h
 	gcc $(SANFLAGS) -Ilibcommon -Ibuild -o $@ $(SRC)
 
-test: qfs build/qfs-fault
+# QFS32: the i386 build, which tests/sh/time.test runs natively (the
+# kernel's 32-bit layer) beside x86_64's, when its cross compiler is here.
+QFS32 = $(if $(shell command -v i686-linux-gnu-gcc),build/i386/qfs)
+
+test: qfs build/qfs-fault $(QFS32)
 	scripts/harness-selftest
-	QFS=$(CURDIR)/qfs QFS_FAULT=$(CURDIR)/build/qfs-fault scripts/runtest.sh tests/sh/*.test
+	QFS=$(CURDIR)/qfs QFS_FAULT=$(CURDIR)/build/qfs-fault $(if $(QFS32),QFS32=$(CURDIR)/$(QFS32)) \
+		scripts/runtest.sh tests/sh/*.test
 
 sanitize-test: build/qfs-san build/qfs-fault
 	QFS=$(CURDIR)/build/qfs-san QFS_FAULT=$(CURDIR)/build/qfs-fault QFS_STATIC=$(CURDIR)/build/qfs-fault QFS_SANITIZED=1 \
@@ -66,7 +110,11 @@ mutants: qfs build/qfs-fault $(MUTANTS:%=build/qfs-mutant-%)
 demo: qfs
 	scripts/demo ./qfs
 
-bench: qfs
+# The other architectures' binaries are built when their compilers are
+# here, for their sizes beside x86_64's.
+CROSS_BUILT = $(foreach a,$(filter-out x86_64,$(ARCHES)),$(if $(shell command -v $(firstword $(CC_$a))),build/$a/qfs))
+
+bench: qfs $(CROSS_BUILT)
 	scripts/bench ./qfs
 
 # Boots Debian's kernel under qemu with an initramfs holding only qfs and
@@ -91,13 +139,13 @@ man8dir    = $(PREFIX)/share/man/man8
 SAFE_LINKS = fsthaw mountlist decode-mntname
 LINKS      = $(filter $(SAFE_LINKS) $(if $(filter 1,$(FSFREEZE)),fsfreeze),$(APPLETS))
 
-install: qfs doc/qfs.8
+install: $(BIN) doc/qfs.8
 	@for a in $(LINKS); do l=$(DESTDIR)$(sbindir)/$$a; \
 		if { [ -e $$l ] || [ -L $$l ]; } && [ "$$(readlink $$l)" != qfs ]; then \
 			echo "make install: $$l exists and is not a link to qfs: not replaced" >&2; exit 1; \
 		fi; done
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(man8dir)
-	install -m 755 qfs $(DESTDIR)$(sbindir)/qfs
+	install -m 755 $(BIN) $(DESTDIR)$(sbindir)/qfs
 	install -m 644 doc/qfs.8 $(DESTDIR)$(man8dir)/qfs.8
 	for a in $(LINKS); do ln -sfn qfs $(DESTDIR)$(sbindir)/$$a || exit 1; done
 

@@ -19,7 +19,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -428,8 +427,7 @@ static void client(void)
 	struct ucred cr = {0, 0, 0};
 	socklen_t len = sizeof(cr);
 	char num[24];
-	/* as socket() below: without musl's fallback for old kernels */
-	int fd = (int)syscall(SYS_accept4, g.lsock, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(g.lsock, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || (cr.uid && cr.uid != geteuid())) {
@@ -462,10 +460,10 @@ static void channel(void)
 		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
-		/* tcgetattr and tcsetattr(TCSANOW) without their wrappers */
-		if (g.mode == M_ISA && !ioctl(g.chan, TCGETS, &t)) {
+		/* libc's: glibc's struct termios is not the kernel's everywhere */
+		if (g.mode == M_ISA && !tcgetattr(g.chan, &t)) {
 			cfmakeraw(&t);
-			ioctl(g.chan, TCSETS, &t);
+			tcsetattr(g.chan, TCSANOW, &t);
 		}
 		return;
 	}
@@ -475,9 +473,7 @@ static void channel(void)
 	unlink(g.path);
 	/* created 0600, never wider for a moment */
 	mode_t old = umask(0177);
-	/* the system call itself: musl's socket() carries a fallback for
-	 * kernels older than 2.6.27, which qfs does not run on */
-	g.lsock = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g.lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (g.lsock < 0 || bind(g.lsock, (struct sockaddr *)&a, sizeof(a)) || listen(g.lsock, 4))
 		die(g.path, errstr(errno), NULL);
 	umask(old);
@@ -488,7 +484,7 @@ static void background(int daemonize)
 	char num[24];
 	int fd;
 	if (daemonize) {
-		pid_t pid = qfs_fork();
+		pid_t pid = fork();
 		if (pid < 0)
 			die("fork", errstr(errno), NULL);
 		if (pid > 0)

@@ -15,11 +15,14 @@
 
 enum { ALIGN = 16, ARENA = 1 << 18, LARGE = 1 << 16 };
 
-/* Each block starts with its size; a large block's is its whole mapping. */
+/* Each block starts with its size; a large block's is its whole mapping.
+ * The head takes ALIGN bytes, so that what follows it is aligned as
+ * malloc's result must be, with 32-bit size_t too. */
 struct head {
-	size_t size;
+	_Alignas(ALIGN) size_t size;
 	size_t large;
 };
+_Static_assert(ALIGN >= _Alignof(max_align_t) && sizeof(struct head) == ALIGN, "malloc's alignment");
 
 static char *cur, *end;
 

@@ -9,14 +9,13 @@
  * heads, a loop image on tmpfs or NFS, no /sys) is frozen alone, children
  * before parents, before the others. */
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "qfs.h"
-
-#define LOOP_GET_STATUS64 0x4C05
 
 static int dev_alone(const struct mtab *t, dev_t d, int depth);
 
@@ -35,8 +34,8 @@ static int image_alone(const struct mtab *t, dev_t d, int depth)
 
 static int loop_alone(const struct mtab *t, int fd, int depth)
 {
-	unsigned long long info[29]; /* struct loop_info64; lo_device first */
-	return !ioctl(fd, LOOP_GET_STATUS64, info) && image_alone(t, (dev_t)info[0], depth);
+	struct loop_info64 info;
+	return !ioctl(fd, LOOP_GET_STATUS64, &info) && image_alone(t, (dev_t)info.lo_device, depth);
 }
 
 /* Is d stored on nothing that is being frozen? A disk or a partition is (no

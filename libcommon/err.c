@@ -36,7 +36,7 @@ void complain(const char *a, const char *b, const char *c)
  * keeps libc's own table of every errno out of the static binary. The
  * texts are packed in one string, in the order of the numbers: a table of
  * pointers would double the size. */
-static const unsigned char errnums[] = {
+static const unsigned short errnums[] = {
 	EPERM,  ENOENT, ESRCH,  EINTR, EIO,          ENXIO,   E2BIG,  ENOEXEC,   ECHILD,     EAGAIN, ENOMEM,
 	EACCES, EBUSY,  EEXIST, EXDEV, ENODEV,       ENOTDIR, EISDIR, EINVAL,    ENFILE,     EMFILE, ETXTBSY,
 	EFBIG,  ENOSPC, EROFS,  EPIPE, ENAMETOOLONG, ENOSYS,  ELOOP,  EOVERFLOW, EOPNOTSUPP, ESTALE, EDQUOT,
@@ -82,7 +82,7 @@ const char *errstr(int num)
 	char *p = unknown + sizeof(unknown) - 1;
 	unsigned v = num < 0 ? 0u : (unsigned)num;
 	const char *t = errtexts;
-	for (size_t i = 0; i < sizeof(errnums); i++, t += strlen(t) + 1)
+	for (size_t i = 0; i < sizeof(errnums) / sizeof(*errnums); i++, t += strlen(t) + 1)
 		if (errnums[i] == v)
 			return t;
 	*p = 0;

@@ -154,7 +154,7 @@ void fs_count(size_t n, const char *what)
 	out_chr(&qout, '\n');
 }
 
-static void text_num(const char *s, long v)
+static void text_num(const char *s, int64_t v)
 {
 	out_str(&qout, s);
 	out_num(&qout, (unsigned long long)v);
@@ -162,7 +162,7 @@ static void text_num(const char *s, long v)
 
 /* -v's count: "4 filesystems frozen in 12 ms (flushed first in 640 ms), 4 at
  * once". */
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign, size_t at_once)
+void fs_frozen_count(size_t n, int64_t frozen_ms, int flushed, int64_t flush_ms, size_t foreign, size_t at_once)
 {
 	out_num(&qout, n);
 	text_num(" filesystems frozen in ", frozen_ms);
@@ -170,11 +170,11 @@ void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_
 		text_num(flushed > 1 ? " ms (flush timed out after " : " ms (flushed first in ", flush_ms);
 	out_str(&qout, flushed ? " ms)" : " ms");
 	if (at_once > 1) {
-		text_num(", ", (long)at_once);
+		text_num(", ", (int64_t)at_once);
 		out_str(&qout, " at once");
 	}
 	if (foreign)
-		text_num(", ", (long)foreign);
+		text_num(", ", (int64_t)foreign);
 	out_str(&qout, foreign ? " frozen by another program\n" : "\n");
 }
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,31 +108,25 @@ int hook_load(struct hooks *h, const char *spec)
 	return 0;
 }
 
-/* The system call itself: musl's clock_gettime looks the vDSO up first,
- * which costs more bytes than qfs's few clock reads could ever save. */
-static struct timespec clock_now(clockid_t c)
+/* Milliseconds on the monotonic clock: 64 bits, which a 32-bit long is
+ * not (it would wrap after 24.8 days of uptime). */
+int64_t now_ms(void)
 {
 	struct timespec ts = {0, 0};
-	syscall(SYS_clock_gettime, c, &ts);
-	return ts;
-}
-
-long now_ms(void)
-{
-	struct timespec ts = clock_now(CLOCK_MONOTONIC);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 unsigned long long now_s(void)
 {
-	return (unsigned long long)clock_now(CLOCK_REALTIME).tv_sec;
+	return (unsigned long long)time(NULL);
 }
 
 /* Waits for pid itself (not its descendants, which may hold an application
  * lock across the freeze) up to ms; -1 forever. Returns its status or -1. */
-int child_wait(pid_t pid, long ms)
+int child_wait(pid_t pid, int64_t ms)
 {
-	long end = now_ms() + ms;
+	int64_t end = now_ms() + ms;
 	int status;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
@@ -141,7 +134,7 @@ int child_wait(pid_t pid, long ms)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		long left = ms < 0 ? -1 : end - now_ms();
+		int64_t left = ms < 0 ? -1 : end - now_ms();
 		if (ms >= 0 && left <= 0)
 			return -1;
 		int s = sig_wait(-1, (int)(left < 0 ? -1 : left));
@@ -179,7 +172,7 @@ static int run_one(const struct hooks *h, const char *path, const char *action)
 		complain("hook", path, errstr(errno));
 		return -1;
 	}
-	status = child_wait(pid, h->timeout * 1000L);
+	status = child_wait(pid, (int64_t)h->timeout * 1000);
 	if (status == -1) {
 		/* its own session: the whole group goes, children included */
 		kill(-pid, SIGTERM);

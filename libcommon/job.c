@@ -295,7 +295,7 @@ static void freeze_some(struct job *j)
 static size_t freeze_all(struct job *j)
 {
 	size_t count = 0, foreign = 0;
-	long start = now_ms();
+	int64_t start = now_ms();
 	freeze_some(j);
 	j->frozen_ms = now_ms() - start;
 	for (size_t k = 0; k < j->t.n; k++) {
@@ -329,11 +329,11 @@ static size_t freeze_all(struct job *j)
 }
 
 /* Milliseconds to the deadline for sig_wait: -1 for none. */
-static int deadline_left(long end)
+static int deadline_left(int64_t end)
 {
 	if (!end)
 		return -1;
-	long left = end - now_ms();
+	int64_t left = end - now_ms();
 	return left > 0 ? (int)left : 0;
 }
 
@@ -453,7 +453,7 @@ size_t job_freeze(struct job *j, char **cmd)
 		abort_freeze(j, EXIT_FAIL);
 	j->lost = lost_message(cmd);
 	if (j->timeout)
-		j->end = now_ms() + j->timeout * 1000L;
+		j->end = now_ms() + (int64_t)j->timeout * 1000;
 	size_t frozen = freeze_all(j);
 	if (holds_commit(j, frozen))
 		abort_freeze(j, EXIT_FAIL);

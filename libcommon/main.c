@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -120,7 +119,7 @@ static const struct applet *find(const char *name)
 static void open_std(void)
 {
 	for (int fd = 0; fd < 3; fd++)
-		if (syscall(SYS_fcntl, fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			_exit(EXIT_FAIL);
 }
 

@@ -164,7 +164,7 @@ struct mnt *fs_nth(const struct mtab *t, size_t k);
 size_t fs_plan(const struct mtab *t, struct mnt **list);
 int fs_thaw_list(struct mnt **list, size_t n, int all, int verbose, size_t *count);
 void fs_count(size_t n, const char *what);
-void fs_frozen_count(size_t n, long frozen_ms, int flushed, long flush_ms, size_t foreign, size_t at_once);
+void fs_frozen_count(size_t n, int64_t frozen_ms, int flushed, int64_t flush_ms, size_t foreign, size_t at_once);
 void fs_skipped(const struct mnt *m, const char *why);
 void fs_said(const char *what, const struct mnt *m);
 #ifdef QFS_FAULT_INJECTION
@@ -175,8 +175,8 @@ int fs_thaw(int fd);
 int fs_unfreeze(int fd);
 
 /* sync.c: syncfs, or FIFREEZE, of many filesystems at once. */
-int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms);
-int fs_freeze_all(struct mnt **list, size_t n, long end, struct mnt **job, size_t njob);
+int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, int64_t *ms);
+int fs_freeze_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, size_t njob);
 
 /* hold.c: one file per freeze that keeps filesystems frozen, so that
  * overlapping freezes never thaw each other. */
@@ -221,7 +221,6 @@ int sig_wait(int fd, int ms);
 int sig_fd(void);
 void sig_remember(int sig);
 int sig_stop_pending(void);
-pid_t qfs_fork(void);
 
 /* hook.c */
 struct hooks {
@@ -233,8 +232,8 @@ struct hooks {
 };
 int hook_load(struct hooks *h, const char *spec);
 int hook_run(const struct hooks *h, const char *action, size_t *n);
-int child_wait(pid_t pid, long ms);
-long now_ms(void);
+int child_wait(pid_t pid, int64_t ms);
+int64_t now_ms(void);
 unsigned long long now_s(void);
 
 /* job.c: one freeze from its plan to its thaw, for freeze and (through
@@ -252,12 +251,12 @@ struct job {
 	char *lost;       /* "was thawed by another command while CMD ran" */
 	struct holds hs;  /* locked from the reservation until the hold is written */
 	struct hold mine; /* name empty: no hold is kept */
-	long flush_ms, frozen_ms;
+	int64_t flush_ms, frozen_ms;
 	size_t at_once; /* how many were frozen at the same time */
 	int flushed;    /* 0 --no-sync, 1 flushed, 2 the flush timed out */
 	int nosync, kind;
 	unsigned sync_timeout;
-	long end; /* the -t deadline, on now_ms()'s clock */
+	int64_t end; /* the -t deadline, on now_ms()'s clock */
 };
 int job_plan(struct job *j, const char *file, char **paths, int npaths, const char *hook);
 size_t job_freeze(struct job *j, char **cmd);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,7 +90,7 @@ static _Noreturn void exec_child(char *const argv[], char *const envp[], const i
 	for (int i = 0; i < 3; i++) {
 		int from = fd[i] == SPAWN_NULL ? null : fd[i];
 		if (from == i)
-			syscall(SYS_fcntl, i, F_SETFD, 0);
+			fcntl(i, F_SETFD, 0);
 		else if (from >= 0)
 			dup2(from, i);
 	}
@@ -107,16 +106,21 @@ static _Noreturn void exec_child(char *const argv[], char *const envp[], const i
 	_exit(127);
 }
 
-/* posix_spawn, smaller: argv[0] run with envp, fd[i] (SPAWN_KEEP,
- * SPAWN_NULL or a descriptor) as its stdin, stdout and stderr. Returns its
- * pid, or -1 with errno set (also to why the program could not be run). */
+/* posix_spawn's job: argv[0] run with envp, fd[i] (SPAWN_KEEP, SPAWN_NULL
+ * or a descriptor) as its stdin, stdout and stderr, default actions for the
+ * signals qfs catches or ignores, an empty mask, a session of its own with
+ * SPAWN_SETSID. Returns its pid, or -1 with errno set (also to why the
+ * program could not be run, told through a close-on-exec pipe). libc's fork
+ * and execve rather than posix_spawn itself: in a static musl binary its
+ * file actions free through musl's own malloc, which would add 6 KB beside
+ * alloc.c (posix_spawn 3.5 KB more). */
 pid_t spawn(char *const argv[], char *const envp[], const int fd[3], int flags)
 {
 	int p[2], err = 0;
 	pid_t pid;
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
-	pid = qfs_fork();
+	pid = fork();
 	if (pid == 0)
 		exec_child(argv, envp, fd, flags, p[1]);
 	close(p[1]);
@@ -179,14 +183,3 @@ int sig_stop_pending(void)
 	return remembered;
 }
 
-/* A child that only makes system calls. musl's fork() brings its thread
- * machinery (about 2 KB) along for the threads qfs never starts; the
- * system call itself is enough. Other libcs keep their fork(). */
-pid_t qfs_fork(void)
-{
-#ifdef QFS_ALLOC
-	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-#else
-	return fork();
-#endif
-}

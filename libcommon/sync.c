@@ -43,7 +43,7 @@ static _Noreturn void workers(struct mnt **list, size_t n, int freeze, int w)
 	for (int fd = 0; !freeze && fd < 3; fd++)
 		close(fd);
 	for (size_t i = 0; i < n; i++) {
-		if (qfs_fork())
+		if (fork())
 			continue;
 		for (size_t k = 0; !freeze && k < n; k++)
 			if (k != i)
@@ -65,12 +65,12 @@ static _Noreturn void workers(struct mnt **list, size_t n, int freeze, int w)
  * whole freeze) known to be frozen is thawed every 100 ms until then (one
  * still freezing cannot be: its thaw would wait for it). Returns 1 when the
  * time ran out. */
-static int run_all(struct mnt **list, size_t n, long end, struct mnt **job, size_t njob)
+static int run_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, size_t njob)
 {
 	int freeze = job != NULL;
 	int p[2], r[2], late = 0;
 	pid_t pid = -1;
-	if (!pipe2(p, O_CLOEXEC) && (pid = qfs_fork()) < 0) {
+	if (!pipe2(p, O_CLOEXEC) && (pid = fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
 	}
@@ -96,7 +96,7 @@ static int run_all(struct mnt **list, size_t n, long end, struct mnt **job, size
 	close(p[1]);
 	child_wait(pid, -1);
 	for (;;) {
-		long left = end - now_ms();
+		int64_t left = end - now_ms();
 		int s = sig_wait(p[0], !end ? -1 : left > 0 ? (int)left : late ? 100 : 0);
 		if (s < 0) {
 			late = 1;
@@ -131,12 +131,12 @@ static int run_all(struct mnt **list, size_t n, long end, struct mnt **job, size
 /* Flushes list, waiting up to timeout_s or until a signal asks qfs to stop;
  * a failure only shows under verbose (FIFREEZE flushes again and fails for
  * real). Returns 1 when the time ran out, else 0; *ms is how long it took. */
-int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, long *ms)
+int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, int64_t *ms)
 {
-	long start = now_ms();
+	int64_t start = now_ms();
 	for (size_t i = 0; i < n; i++)
 		list[i]->err = 0;
-	int late = run_all(list, n, start + timeout_s * 1000L, NULL, 0);
+	int late = run_all(list, n, start + (int64_t)timeout_s * 1000, NULL, 0);
 	*ms = now_ms() - start;
 	/* not a failure: no "error:" line for --hold's reader */
 	int keep = errors_to_stdout;
@@ -151,7 +151,7 @@ int fs_sync_all(struct mnt **list, size_t n, unsigned timeout_s, int verbose, lo
 /* Freezes list, part of job, at once, waiting for every FIFREEZE to
  * return: each one's errno is in its err, and those frozen are marked so.
  * Returns 1 when end passed first (what froze after it must be thawed). */
-int fs_freeze_all(struct mnt **list, size_t n, long end, struct mnt **job, size_t njob)
+int fs_freeze_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, size_t njob)
 {
 	for (size_t i = 0; i < n; i++) {
 		list[i]->err = 0;

@@ -40,7 +40,7 @@ static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, const char *nam
 
 static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, const char *hold, int ctl)
 {
-	long end = now_ms() + seconds * 1000L;
+	int64_t end = now_ms() + (int64_t)seconds * 1000;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	setsid();
 	/* hold no pipe or ssh channel of the caller's open; a terminal is fine */
@@ -50,7 +50,7 @@ static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, const
 		dup2(null, 2);
 	sig_setup();
 	for (;;) {
-		long left = seconds ? end - now_ms() : -1;
+		int64_t left = seconds ? end - now_ms() : -1;
 		if (seconds && left <= 0)
 			thaw_and_exit(list, n, hold, "deadline passed");
 		int s = sig_wait(ctl, (int)left);
@@ -80,7 +80,7 @@ pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *
 	}
 	out_flush(&qout);
 	out_flush(&qerr);
-	pid = qfs_fork();
+	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
 		watch(list, n, seconds, hold, p[0]);
