@@ -31,8 +31,10 @@ $(if $(filter $(ARCH),$(ARCHES)),,$(error ARCH=$(ARCH) is none of $(ARCHES)))
 BIN      = $(if $(filter x86_64,$(ARCH)),qfs,build/$(ARCH)/qfs)
 CFLAGS   = -std=c11 -Os -flto -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-stack-protector -fno-ident
-LDFLAGS  = -static -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
+           -fno-stack-protector -fno-ident -fno-pie
+# -static links at a fixed address anyway: code compiled position
+# independent (gcc's default in Debian) would only cost bytes
+LDFLAGS  = -static -no-pie -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
 SANFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 PREFIX   = /usr

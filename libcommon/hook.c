@@ -110,16 +110,22 @@ int hook_load(struct hooks *h, const char *spec)
 
 /* Milliseconds on the monotonic clock: 64 bits, which a 32-bit long is
  * not (it would wrap after 24.8 days of uptime). */
-int64_t now_ms(void)
+static struct timespec clock_now(clockid_t c)
 {
 	struct timespec ts = {0, 0};
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
+	return ts;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts = clock_now(CLOCK_MONOTONIC);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 unsigned long long now_s(void)
 {
-	return (unsigned long long)time(NULL);
+	return (unsigned long long)clock_now(CLOCK_REALTIME).tv_sec;
 }
 
 /* Waits for pid itself (not its descendants, which may hold an application

@@ -115,12 +115,16 @@ static const struct applet *find(const char *name)
 }
 
 /* A closed stdin, stdout or stderr would be taken by the next open file,
- * and qfs would read from or write to it by mistake. */
+ * and qfs would read from or write to it by mistake: /dev/null takes their
+ * places (the lowest free descriptor each time) until it lands above them. */
 static void open_std(void)
 {
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			_exit(EXIT_FAIL);
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd < 3)
+		continue;
+	if (fd < 0)
+		_exit(EXIT_FAIL);
+	close(fd);
 }
 
 int main(int argc, char **argv)

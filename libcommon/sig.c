@@ -16,6 +16,13 @@ static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 static const int ignored[] = {SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
 static int sfd = -1;
 
+/* SIG_DFL or SIG_IGN for sig: sigaction itself, signal() is a wrapper. */
+static void sig_set(int sig, void (*how)(int))
+{
+	struct sigaction sa = {.sa_handler = how};
+	sigaction(sig, &sa, NULL);
+}
+
 /* A write to a vanished reader or a stop from the terminal must not leave a
  * frozen machine behind: those are ignored, the rest queue on the fd. */
 int sig_setup(void)
@@ -28,9 +35,9 @@ int sig_setup(void)
 	/* an ignored signal is never queued: a shell starts background jobs
 	 * with SIGINT ignored, and kill -INT must still thaw */
 	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
-		signal(caught[i], SIG_DFL);
+		sig_set(caught[i], SIG_DFL);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
-		signal(ignored[i], SIG_IGN);
+		sig_set(ignored[i], SIG_IGN);
 	if (sfd >= 0)
 		close(sfd);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -42,9 +49,9 @@ static void sig_reset(void)
 {
 	sigset_t none;
 	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
-		signal(caught[i], SIG_DFL);
+		sig_set(caught[i], SIG_DFL);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
-		signal(ignored[i], SIG_DFL);
+		sig_set(ignored[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -89,9 +96,9 @@ static _Noreturn void exec_child(char *const argv[], char *const envp[], const i
 		setsid();
 	for (int i = 0; i < 3; i++) {
 		int from = fd[i] == SPAWN_NULL ? null : fd[i];
-		if (from == i)
-			fcntl(i, F_SETFD, 0);
-		else if (from >= 0)
+		/* one already in place stays: qfs never makes 0, 1 or 2
+		 * close-on-exec (open_std opens them without it) */
+		if (from >= 0 && from != i)
 			dup2(from, i);
 	}
 	if (flags & SPAWN_PATH) {
@@ -182,4 +189,3 @@ int sig_stop_pending(void)
 		sig_remember(s);
 	return remembered;
 }
-
