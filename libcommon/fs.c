@@ -2,6 +2,7 @@
  * proven to be the mount the table named. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/stat.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -15,8 +16,6 @@
 #define FIFREEZE _IOWR('X', 119, int)
 #define FITHAW _IOWR('X', 120, int)
 #endif
-
-#define STATX_MNT_ID_BIT 0x1000u
 
 #ifdef QFS_FAULT_INJECTION
 #include <stdlib.h>
@@ -36,15 +35,13 @@ int fault_hit(const char *var)
  * does. */
 int mount_id_at(int dirfd, const char *path, unsigned long long *id)
 {
-	unsigned long long sx[32] = {0}; /* struct statx: 256 bytes, mnt_id at 144 */
+	struct statx sx = {0};
 	int flags = *path ? 0 : AT_EMPTY_PATH;
-	unsigned mask;
-	if (syscall(SYS_statx, dirfd, path, flags, STATX_MNT_ID_BIT, sx) == 0) {
-		memcpy(&mask, sx, sizeof(mask));
-		if (mask & STATX_MNT_ID_BIT) {
-			*id = sx[18];
-			return 0;
-		}
+	/* the system call: musl before 1.2.5 has no statx(); its arguments
+	 * and struct statx are the same on every architecture */
+	if (syscall(SYS_statx, dirfd, path, flags, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) {
+		*id = sx.stx_mnt_id;
+		return 0;
 	}
 	struct {
 		struct file_handle fh;
