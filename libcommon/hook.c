@@ -108,8 +108,6 @@ int hook_load(struct hooks *h, const char *spec)
 	return 0;
 }
 
-/* Milliseconds on the monotonic clock: 64 bits, which a 32-bit long is
- * not (it would wrap after 24.8 days of uptime). */
 static struct timespec clock_now(clockid_t c)
 {
 	struct timespec ts = {0, 0};
@@ -117,6 +115,8 @@ static struct timespec clock_now(clockid_t c)
 	return ts;
 }
 
+/* Milliseconds on the monotonic clock, in 64 bits: a 32-bit long would
+ * wrap after 24.8 days of uptime. */
 int64_t now_ms(void)
 {
 	struct timespec ts = clock_now(CLOCK_MONOTONIC);
