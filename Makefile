@@ -124,6 +124,15 @@ bench: qfs $(CROSS_BUILT)
 vmtest: qfs
 	scripts/vmtest ./qfs
 
+# The freeze tests on ARCH's own Debian kernel under qemu-system (x86_64,
+# aarch64, armhf, i386, s390x): scripts/archtest fetches that kernel and
+# busybox-static with apt-get download into build/archtest/ARCH, and builds
+# its unix socket client (tests/arch/unixcat.c) with ARCH's compiler.
+ARCHTEST_QFS = $(if $(filter-out x86_64,$(or $(ARCH),x86_64)),build/$(ARCH)/qfs,qfs)
+archtest: $(ARCHTEST_QFS)
+	ARCHTEST_CC='$(CC_$(or $(ARCH),x86_64))' scripts/archtest $(or $(ARCH),x86_64) $(ARCHTEST_QFS)
+.PHONY: archtest
+
 # A real libvirt drives `qfs agent` in such a guest: virsh domfsfreeze,
 # domfsthaw, a quiesced snapshot (see scripts/agenttest). Root; starts and
 # stops its own libvirtd unless one runs.
