@@ -288,12 +288,19 @@ static void real_disk(struct out *o, const char *name)
 		for (int i = 0; i < 3 && e && *e == ':'; i++)
 			e = (char *)scan_uint(e + 1, ~0ULL, btu + i);
 	}
-	line("/sys/class/block/", name, "/serial", buf, sizeof(buf));
-	if (!*buf)
-		line("/sys/class/block/", name, "/../serial", buf, sizeof(buf));
-	if (*buf)
-		put(o, "{\"serial\": ", buf);
-	put(o, *buf ? ", \"bus-type\": " : "{\"bus-type\": ", type);
+	/* the serial as udev's database has it, as libudev reads it */
+	size_t len;
+	line("/sys/class/block/", name, "/dev", buf, 32);
+	char *db = read_file(strcat(strcpy(link, "/run/udev/data/b"), buf), &len);
+	char *serial = db ? find(db, "E:ID_SERIAL=") : NULL;
+	if (serial) {
+		serial += 12;
+		for (e = serial; *e && *e != '\n'; e++)
+			;
+		*e = 0;
+		put(o, "{\"serial\": ", serial);
+	}
+	put(o, serial ? ", \"bus-type\": " : "{\"bus-type\": ", type);
 	num(o, ", \"bus\": ", (long long)btu[0]);
 	num(o, ", \"unit\": ", (long long)btu[2]);
 	num(o, ", \"pci-controller\": {\"bus\": ", pci[1]);
@@ -304,6 +311,7 @@ static void real_disk(struct out *o, const char *name)
 	out_str(o, name);
 	num(o, "\", \"target\": ", (long long)btu[1]);
 	out_chr(o, '}');
+	free(db);
 }
 
 /* The real devices under a block device, depth first: a virtual one's
