@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -347,7 +347,7 @@ const char *guest_fsinfo(struct out *o)
 	out_chr(o, '[');
 	for (size_t i = t.n; i-- > 0;) {
 		const struct mnt *m = &t.m[i];
-		struct statvfs sv;
+		struct statfs sv;
 		char nb[48], *p = fmt_uint(nb + sizeof(nb) - 1, minor(m->dev));
 		if (!major(m->dev))
 			continue;
@@ -363,7 +363,7 @@ const char *guest_fsinfo(struct out *o)
 		const char *name = strrchr(link, '/') + 1;
 		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
 		first = 0;
-		int st = statvfs(m->target, &sv);
+		int st = statfs(m->target, &sv);
 		unsigned long long used = sv.f_blocks - sv.f_bfree;
 		if (!st)
 			num(o, ", \"total-bytes\": ", (long long)((used + sv.f_bavail) * sv.f_frsize));
@@ -538,7 +538,10 @@ int guest_interfaces(struct out *o)
 				goto out;
 		}
 		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
-		if (addresses(o, &b, if_nametoindex(name))) {
+		memset(&ifr, 0, sizeof(ifr));
+		for (int i = 0; i < IF_NAMESIZE - 1 && name[i]; i++)
+			ifr.ifr_name[i] = name[i];
+		if (addresses(o, &b, ioctl(fd, SIOCGIFINDEX, &ifr) ? 0 : (unsigned)ifr.ifr_ifindex)) {
 			out_str(o, ", \"statistics\": {");
 			for (int i = 0; i < 8; i++) {
 				out_str(o, i ? ", \"" : "\"");
@@ -547,8 +550,6 @@ int guest_interfaces(struct out *o)
 			}
 			out_chr(o, '}');
 		}
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, name, strnlen(name, IF_NAMESIZE - 1));
 		if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
 			out_str(o, ", \"hardware-address\": \"");
 			for (int i = 0; i < 6; i++) {
