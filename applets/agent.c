@@ -69,8 +69,23 @@ static const char cmds[] =
 	"guest-sync\0"
 	"guest-sync-delimited";
 enum {
-	C_OSINFO, C_TZ, C_USERS, C_HOST, C_FSINFO, C_IFACES, C_THAW, C_LIST, C_FREEZE, C_STATUS,
-	C_SHUTDOWN, C_INFO, C_TIME, C_PING, C_SYNC, C_SYNCD, NCMDS
+	C_OSINFO,
+	C_TZ,
+	C_USERS,
+	C_HOST,
+	C_FSINFO,
+	C_IFACES,
+	C_THAW,
+	C_LIST,
+	C_FREEZE,
+	C_STATUS,
+	C_SHUTDOWN,
+	C_INFO,
+	C_TIME,
+	C_PING,
+	C_SYNC,
+	C_SYNCD,
+	NCMDS
 };
 /* What qemu-ga still answers while frozen */
 enum { FROZEN_OK = 1 << C_THAW | 1 << C_STATUS | 1 << C_INFO | 1 << C_PING | 1 << C_SYNC | 1 << C_SYNCD };
@@ -287,7 +302,8 @@ static void info(void)
 		out_str(&g.rep, (g.child && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
 		out_str(&g.rep, name);
-		out_str(&g.rep, i == C_SHUTDOWN ? "\", \"success-response\": false}" : "\", \"success-response\": true}");
+		out_str(&g.rep,
+			i == C_SHUTDOWN ? "\", \"success-response\": false}" : "\", \"success-response\": true}");
 	}
 	out_str(&g.rep, "]}");
 	ok_tail();
@@ -321,7 +337,8 @@ static void facts(int c)
  * system call. No reply once it has started: the command has none. */
 static void power(const char *mode)
 {
-	static const char *const modes[] = {"powerdown", "halt", "reboot"}, *const progs[] = {"poweroff", "halt", "reboot"};
+	static const char *const modes[] = {"powerdown", "halt", "reboot"}, *const progs[] = {"poweroff", "halt",
+											      "reboot"};
 	char flag[3] = {'-', 'P', 0}, num[24];
 	int k = 0, st = 0;
 	if (mode) {
@@ -347,7 +364,7 @@ static void power(const char *mode)
 		errno = EPERM; /* the test build never touches this machine's power */
 #else
 		sync();
-		reboot(k == 0 ? RB_POWER_OFF : k == 1 ? RB_HALT_SYSTEM : RB_AUTOBOOT);
+		reboot((int)(k == 0 ? RB_POWER_OFF : k == 1 ? RB_HALT_SYSTEM : RB_AUTOBOOT));
 #endif
 	}
 	if (pid < 0)
@@ -487,7 +504,9 @@ static void request(char *p)
 		return fail("CommandNotFound");
 	}
 	if ((g.child && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
-		said("Command ", exec, g.child && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state" : " has been disabled");
+		said("Command ", exec,
+		     g.child && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
+						      : " has been disabled");
 		return fail("CommandNotFound");
 	}
 	run(c, args);

@@ -64,7 +64,8 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 {
 	char *end = f + len;
 	for (char *p = f; p < end; p++)
-		*p = *p == '\n' ? 0 : *p;
+		if (*p == '\n')
+			*p = 0;
 	for (char *l = f, *nx; l < end; l = nx) {
 		nx = l + strlen(l) + 1;
 		for (int i = 0; i < 10; i++) {
@@ -85,9 +86,16 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 void guest_osinfo(struct out *o)
 {
 	static const char *const keys[][2] = {
-		{"name", "NAME"}, {"kernel-release", NULL}, {"version", "VERSION"},
-		{"variant", "VARIANT"}, {"pretty-name", "PRETTY_NAME"}, {"version-id", "VERSION_ID"},
-		{"variant-id", "VARIANT_ID"}, {"kernel-version", NULL}, {"machine", NULL}, {"id", "ID"},
+		{"name", "NAME"},
+		{"kernel-release", NULL},
+		{"version", "VERSION"},
+		{"variant", "VARIANT"},
+		{"pretty-name", "PRETTY_NAME"},
+		{"version-id", "VERSION_ID"},
+		{"variant-id", "VARIANT_ID"},
+		{"kernel-version", NULL},
+		{"machine", NULL},
+		{"id", "ID"},
 	};
 	struct utsname u;
 	size_t len = 0;
@@ -112,7 +120,8 @@ void guest_osinfo(struct out *o)
 
 static long long be(const unsigned char *p, int n)
 {
-	long long v = (signed char)*p;
+	/* big-endian, two's complement */
+	long long v = *p < 128 ? *p : *p - 256;
 	for (int i = 1; i < n; i++)
 		v = v * 256 + p[i];
 	return v;
@@ -129,7 +138,7 @@ void guest_timezone(struct out *o)
 	long long off = 0, now = (long long)now_s(), c[6];
 	for (int w = 4; f && len >= 44 && !memcmp(f, "TZif", 4); w = 8) {
 		for (int i = 0; i < 6; i++)
-			c[i] = be(p + 20 + 4 * i, 4) & 0xffffff;
+			c[i] = be(p + 20 + 4 * (size_t)i, 4) & 0xffffff;
 		/* isut, isstd, leap, time, type, char */
 		unsigned char *t = p + 44, *idx = t + c[3] * w, *tt = idx + c[3], *ab = tt + c[4] * 6;
 		unsigned char *end = ab + c[5] + c[2] * (w + 4) + c[1] + c[0];
@@ -222,7 +231,8 @@ static char *line(const char *a, const char *b, const char *c, char *buf, size_t
 	}
 	buf[n] = 0;
 	for (char *p = buf; *p; p++)
-		*p = *p == '\n' ? 0 : *p;
+		if (*p == '\n')
+			*p = 0;
 	return buf;
 }
 
@@ -277,7 +287,8 @@ static void real_disk(struct out *o, const char *name)
 			if (e && !strcmp(e + 1, drivers[i]))
 				k = i;
 		if (k >= 0)
-			pci[0] = hexn(p + 1, 4), pci[1] = hexn(p + 6, 2), pci[2] = hexn(p + 9, 2), pci[3] = hexn(p + 12, 1);
+			pci[0] = hexn(p + 1, 4), pci[1] = hexn(p + 6, 2), pci[2] = hexn(p + 9, 2),
+			pci[3] = hexn(p + 12, 1);
 	}
 	if (k >= 0)
 		type = k ? "nvme" : "virtio";
@@ -448,13 +459,13 @@ out:
 static void ip6(struct out *o, const unsigned char *a)
 {
 	static const char hex[] = "0123456789abcdef";
-	int best = -1, blen = 1;
-	for (int i = 0, run = 0; i < 8; i++) {
+	size_t best = 8, blen = 1;
+	for (size_t i = 0, run = 0; i < 8; i++) {
 		run = a[2 * i] || a[2 * i + 1] ? 0 : run + 1;
 		if (run > blen)
-			blen = run, best = i - run + 1;
+			blen = run, best = i + 1 - run;
 	}
-	for (int i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 8; i++) {
 		if (i == best) {
 			out_str(o, "::");
 			i += blen - 1;
@@ -462,7 +473,7 @@ static void ip6(struct out *o, const unsigned char *a)
 		}
 		if (i && i != best + blen)
 			out_chr(o, ':');
-		unsigned v = a[2 * i] << 8 | a[2 * i + 1];
+		unsigned v = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
 		int d = v > 0xfff ? 12 : v > 0xff ? 8 : v > 0xf ? 4 : 0;
 		for (; d >= 0; d -= 4)
 			out_chr(o, hex[v >> d & 15]);

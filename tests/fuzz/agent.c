@@ -27,7 +27,9 @@ static int no_reboot(int how)
 	errno = EPERM;
 	return -1;
 }
-static void no_sync(void) {}
+static void no_sync(void)
+{
+}
 #define fork() (errno = EAGAIN, -1)
 #define spawn no_spawn
 #define reboot no_reboot
