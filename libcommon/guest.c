@@ -522,10 +522,9 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
  * with an address, as qemu-ga), its hardware address. 0, or -1 (errno). */
 int guest_interfaces(struct out *o)
 {
-	static const char *const stats[] = {"tx-packets", "tx-errs", "rx-bytes", "rx-dropped",
-					    "rx-packets", "rx-errs", "tx-bytes", "tx-dropped"};
-	/* where each is in /proc/net/dev's line */
-	static const unsigned char col[] = {9, 10, 0, 3, 1, 2, 8, 11};
+	/* and where each is in /proc/net/dev's line */
+	static const char stats[] = "tx-packets\0\11tx-errs\0\12rx-bytes\0\0rx-dropped\0\3"
+				    "rx-packets\0\1rx-errs\0\2tx-bytes\0\10tx-dropped\0\13";
 	struct out b = {-1, 1, 0, 0, NULL};
 	size_t len;
 	char *f = read_file("/proc/net/dev", &len), *l = f ? strchr(f, '\n') : NULL;
@@ -554,10 +553,10 @@ int guest_interfaces(struct out *o)
 			ifr.ifr_name[i] = name[i];
 		if (addresses(o, &b, ioctl(fd, SIOCGIFINDEX, &ifr) ? 0 : (unsigned)ifr.ifr_ifindex)) {
 			out_str(o, ", \"statistics\": {");
-			for (int i = 0; i < 8; i++) {
-				out_str(o, i ? ", \"" : "\"");
-				out_str(o, stats[i]);
-				num(o, "\": ", (long long)v[col[i]]);
+			for (const char *st = stats; *st; st += strlen(st) + 2) {
+				out_str(o, st == stats ? "\"" : ", \"");
+				out_str(o, st);
+				num(o, "\": ", (long long)v[(unsigned char)st[strlen(st) + 1]]);
 			}
 			out_chr(o, '}');
 		}
