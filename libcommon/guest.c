@@ -523,8 +523,9 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
 int guest_interfaces(struct out *o)
 {
 	/* and where each is in /proc/net/dev's line */
-	static const char stats[] = "tx-packets\0\11tx-errs\0\12rx-bytes\0\0rx-dropped\0\3"
-				    "rx-packets\0\1rx-errs\0\2tx-bytes\0\10tx-dropped\0\13";
+	static const char stats[] =
+		"tx-packets\0\11tx-errs\0\12rx-bytes\0\0rx-dropped\0\3"
+		"rx-packets\0\1rx-errs\0\2tx-bytes\0\10tx-dropped\0\13";
 	struct out b = {-1, 1, 0, 0, NULL};
 	size_t len;
 	char *f = read_file("/proc/net/dev", &len), *l = f ? strchr(f, '\n') : NULL;
