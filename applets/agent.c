@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,10 +28,10 @@
 #include "qfs.h"
 
 const char agent_usage[] =
-	"Usage: qfs agent [-m METHOD] [-p PATH] [-t SECS] [-H HOOK] [-f FILE] [-dv]\n"
-	"Answer QEMU guest agent freezes: --method virtio-serial (default),\n"
+	"Usage: qfs agent [-m METHOD] [-p PATH] [-t SECS] [-H HOOK] [-f FILE] [-b LIST] [-dv]\n"
+	"Answer QEMU guest agent requests: --method virtio-serial (default),\n"
 	"isa-serial, unix-listen; --path; --timeout (600; 0 never); --hook;\n"
-	"--hook-timeout (60); --pidfile; --daemonize; --verbose.\n"
+	"--hook-timeout (60); --pidfile; --block-rpcs; --daemonize; --verbose.\n"
 	"Exit codes: 0 signal; 1 no channel; 2 usage.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1 };
@@ -42,28 +43,58 @@ static const struct opt opts[] = {
 	{"hook", 'H', 1},
 	{"hook-timeout", OPT_HOOK_TIMEOUT, 1},
 	{"pidfile", 'f', 1},
+	{"block-rpcs", 'b', 1},
 	{"daemonize", 'd', 0},
 	{"verbose", 'v', 0},
 	{0, 0, 0},
 };
 
-/* In qemu-ga's guest-info order; the two freezes are disabled while frozen. */
+/* In qemu-ga's guest-info order. */
 static const char cmds[] =
+	"guest-get-osinfo\0"
+	"guest-get-timezone\0"
+	"guest-get-users\0"
+	"guest-get-host-name\0"
+	"guest-get-fsinfo\0"
+	"guest-network-get-interfaces\0"
 	"guest-fsfreeze-thaw\0"
 	"guest-fsfreeze-freeze-list\0"
 	"guest-fsfreeze-freeze\0"
 	"guest-fsfreeze-status\0"
+	"guest-shutdown\0"
 	"guest-info\0"
+	"guest-get-time\0"
 	"guest-ping\0"
 	"guest-sync\0"
 	"guest-sync-delimited";
-enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
+enum {
+	C_OSINFO,
+	C_TZ,
+	C_USERS,
+	C_HOST,
+	C_FSINFO,
+	C_IFACES,
+	C_THAW,
+	C_LIST,
+	C_FREEZE,
+	C_STATUS,
+	C_SHUTDOWN,
+	C_INFO,
+	C_TIME,
+	C_PING,
+	C_SYNC,
+	C_SYNCD,
+	NCMDS
+};
+/* What qemu-ga still answers while frozen */
+enum { FROZEN_OK = 1 << C_THAW | 1 << C_STATUS | 1 << C_INFO | 1 << C_PING | 1 << C_SYNC | 1 << C_SYNCD };
 
 enum { M_VIRTIO, M_ISA, M_UNIX };
 static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen"};
 
 static struct {
 	int mode, verbose, lsock, chan, hup, nargs;
+	unsigned blocked; /* bit c: command c is disabled by -b */
 	const char *path, *pidfile;
 	pid_t child;    /* the freeze being held, or 0 */
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
@@ -76,7 +107,7 @@ static struct jreader rd;
 static void init(void)
 {
 	g.lsock = g.chan = g.rep.fd = -1;
-	g.desc.hold = g.name.hold = 1;
+	g.desc.hold = g.name.hold = g.rep.hold = 1;
 }
 /* qfs freeze --hold and its options, then -m per mount point of a list */
 static char *argv_[9 + JSON_MAX / 3 * 2 + 16];
@@ -116,8 +147,9 @@ static void reply_end(const char *log)
 {
 	g.rep.fd = g.chan;
 	out_chr(&g.rep, '\n');
-	out_flush(&g.rep);
-	g.rep.len = 0;
+	/* held until whole: an error half-way takes back what was written */
+	out_release(&g.rep);
+	g.rep.hold = 1;
 	/* held while frozen: the log may be a file there */
 	if (g.verbose && (!qerr.hold || qerr.len < 8192))
 		complain(g.name.len > 1 ? g.name.buf : "request", log, NULL);
@@ -266,13 +298,95 @@ static void info(void)
 	const char *name = cmds;
 	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
-		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
+		out_str(&g.rep, (g.child && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
 		out_str(&g.rep, name);
-		out_str(&g.rep, "\", \"success-response\": true}");
+		out_str(&g.rep,
+			i == C_SHUTDOWN ? "\", \"success-response\": false}" : "\", \"success-response\": true}");
 	}
 	out_str(&g.rep, "]}");
 	ok_tail();
+}
+
+/* The guest.c command c answers: its value, or qemu-ga's error */
+static void facts(int c)
+{
+	static void (*const get[])(struct out *) = {guest_osinfo, guest_timezone, guest_users, guest_hostname};
+	const char *bad = NULL;
+	out_str(&g.rep, "{\"return\": ");
+	if (c == C_FSINFO)
+		bad = guest_fsinfo(&g.rep);
+	else if (c == C_IFACES)
+		bad = guest_interfaces(&g.rep) ? "" : NULL;
+	else
+		(c == C_TIME ? guest_time : get[c])(&g.rep);
+	if (!bad)
+		return ok_tail();
+	g.rep.len = 0;
+	g.desc.len = 0;
+	out_str(&g.desc, *bad ? "realpath(\"" : "getifaddrs failed");
+	out_str(&g.desc, bad);
+	out_str(&g.desc, *bad ? "\"): " : ": ");
+	said(g.desc.buf, NULL, errstr(errno));
+	fail("GenericError");
+}
+
+/* guest-shutdown: /sbin/shutdown as qemu-ga runs it; without it (busybox,
+ * an initramfs) poweroff, halt or reboot from $PATH; without those the
+ * system call. No reply once it has started: the command has none. */
+static void power(const char *mode)
+{
+	static const char *const modes[] = {"powerdown", "halt", "reboot"}, *const progs[] = {"poweroff", "halt",
+											      "reboot"};
+	char flag[3] = {'-', 'P', 0}, num[24];
+	int k = 0, st = 0;
+	if (mode) {
+		said("", mode, "");
+		while (k < 3 && strcmp(g.desc.buf, modes[k]) != 0)
+			k++;
+		if (k == 3)
+			return generic("mode is invalid (valid values are: halt|powerdown|reboot", NULL, "");
+		flag[1] = "PHr"[k];
+	}
+	if (g.child)
+		release(num);
+	char *argv[] = {"/sbin/shutdown", flag, "+0", "hypervisor initiated shutdown", NULL};
+	const int fd[3] = {SPAWN_NULL, SPAWN_NULL, SPAWN_NULL};
+	pid_t pid = spawn(argv, environ, fd, SPAWN_SETSID);
+	if (pid < 0 && errno == ENOENT) {
+		argv[0] = (char *)progs[k];
+		argv[1] = NULL;
+		pid = spawn(argv, environ, fd, SPAWN_SETSID | SPAWN_PATH);
+	}
+	if (pid < 0 && errno == ENOENT) {
+#ifdef QFS_FAULT_INJECTION
+		errno = EPERM; /* the test build never touches this machine's power */
+#else
+		sync();
+		reboot((int)(k == 0 ? RB_POWER_OFF : k == 1 ? RB_HALT_SYSTEM : RB_AUTOBOOT));
+#endif
+	}
+	if (pid < 0)
+		return generic("failed to create child process: ", NULL, errstr(errno));
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return generic("child process has failed to shutdown", NULL, "");
+	g.id = NULL;
+	g.name.len = 0;
+}
+
+/* -b: each name of the comma-separated list that qfs knows */
+static void block(const char *p)
+{
+	for (; p; p = strchr(p, ','), p += !!p) {
+		const char *name = cmds;
+		for (int c = 0; c < NCMDS; c++, name += strlen(name) + 1) {
+			size_t n = strlen(name);
+			if (!strncmp(name, p, n) && (p[n] == ',' || !p[n]))
+				g.blocked |= 1u << c;
+		}
+	}
 }
 
 /* guest-sync's id: an integer that fits in 64 bits, written back as it
@@ -296,7 +410,7 @@ static void sync_id(const char *key, const char *v, int delimited)
  * them: the declared one first, then anything else. */
 static void run(int c, char *args)
 {
-	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : "\"";
+	const char *want = c >= C_SYNC ? "id" : c == C_LIST ? "mountpoints" : c == C_SHUTDOWN ? "mode" : "\"";
 	char *val = NULL;
 	const char *extra = NULL, *vkey = NULL;
 	for (char *p = args ? args + 1 : ""; *p == '"';) {
@@ -314,6 +428,8 @@ static void run(int c, char *args)
 		if (*p != ']')
 			return generic(bad_type, vkey, *val == '[' ? "[]', expected: string" : "', expected: array");
 	}
+	if (c == C_SHUTDOWN && val && *val != '"')
+		return generic(bad_type, vkey, "', expected: string");
 	if (c >= C_SYNC && !val)
 		return generic("Parameter 'id' is missing", NULL, "");
 	if (extra)
@@ -331,7 +447,8 @@ static void run(int c, char *args)
 	case C_PING: return ok("{}");
 	case C_SYNC:
 	case C_SYNCD: return sync_id(vkey, val, c == C_SYNCD);
-	default: return;
+	case C_SHUTDOWN: return power(val);
+	default: return facts(c);
 	}
 }
 
@@ -385,8 +502,10 @@ static void request(char *p)
 		said("The command ", exec, " has not been found");
 		return fail("CommandNotFound");
 	}
-	if (g.child && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
-		said("Command ", exec, " has been disabled: the agent is in frozen state");
+	if ((g.child && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
+		said("Command ", exec,
+		     g.child && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
+						      : " has been disabled");
 		return fail("CommandNotFound");
 	}
 	run(c, args);
@@ -565,6 +684,8 @@ int agent_main(int argc, char **argv)
 			hook = o.arg;
 		} else if (k == 'f') {
 			g.pidfile = o.arg;
+		} else if (k == 'b') {
+			block(o.arg);
 		} else {
 			*(k == 'd' ? &daemonize : &g.verbose) = 1;
 		}

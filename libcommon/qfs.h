@@ -101,6 +101,15 @@ enum { READ_MAX = 1 << 28 };
 char *read_file(const char *name, size_t *len);
 ssize_t read_more(int fd, char **buf, size_t *cap, size_t have);
 
+/* guest.c: what the guest agent tells about this machine, as JSON values. */
+void guest_hostname(struct out *o);
+void guest_time(struct out *o);
+void guest_osinfo(struct out *o);
+void guest_timezone(struct out *o);
+void guest_users(struct out *o);
+const char *guest_fsinfo(struct out *o);
+int guest_interfaces(struct out *o);
+
 /* The mount table: parse.c reads it, mnt.c orders and judges it. */
 enum skip { SKIP_NONE, SKIP_NETWORK, SKIP_NODEV, SKIP_DEV, SKIP_RO, SKIP_SHADOWED, SKIP_BIND, SKIP_UNSELECTED };
 enum { NAME_TARGET, NAME_SOURCE, NAME_FSTYPE, NAME_OPTS, NNAMES };

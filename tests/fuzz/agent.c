@@ -1,7 +1,7 @@
 /* The agent's request reader and replies: any bytes from a host, and every
  * reply is one line of valid JSON (after guest-sync-delimited's 0xFF). The
- * agent is compiled in whole;
- * fork() fails here, so a freeze request is answered without a child. */
+ * agent is compiled in whole; spawning fails here, so a freeze request is
+ * answered without a child, and guest-shutdown with an error. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -9,7 +9,31 @@
 
 #include "fuzz.h"
 
+#include <sys/reboot.h>
+
+#include "qfs.h"
+
+/* guest-shutdown's ways never reach this machine: no program starts, and
+ * the system call fails (their declarations are in first, untouched). */
+static pid_t no_spawn(char *const argv[], char *const envp[], const int fd[3], int flags)
+{
+	(void)argv, (void)envp, (void)fd, (void)flags;
+	errno = EAGAIN;
+	return -1;
+}
+static int no_reboot(int how)
+{
+	(void)how;
+	errno = EPERM;
+	return -1;
+}
+static void no_sync(void)
+{
+}
 #define fork() (errno = EAGAIN, -1)
+#define spawn no_spawn
+#define reboot no_reboot
+#define sync no_sync
 #include "../../applets/agent.c" // NOLINT(bugprone-suspicious-include)
 #undef fork
 
