@@ -161,7 +161,7 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 
 static void json(const struct mtab *t, const unsigned char *cols, int ncols, int eligible)
 {
-	char buf[32], key[8];
+	char buf[32], key[sizeof("freezable")];
 	const char *sep = "\n";
 	out_str(&qout, "{\"filesystems\":[");
 	for (size_t i = 0; i < t->n; i++) {

@@ -96,13 +96,22 @@ void complain_errno(const char *a, const char *b)
 	complain(a, b, errstr(errno));
 }
 
+/* An applet's top-level exit (main.c's run, or an applet's usage and
+ * startup errors): never reached by a watchdog or the agent's loop. Output
+ * that could not be written is an error, as util-linux's close_stdout says. */
 _Noreturn void quit(int code)
 {
 	out_release(&qout);
+	if (out_errno) {
+		errors_to_stdout = 0;
+		complain("write error", errstr(out_errno), NULL);
+		code = code ? code : EXIT_FAIL;
+	}
 	out_release(&qerr);
 	exit(code);
 }
 
+/* Only ever an applet's own process: see quit. */
 _Noreturn void die(const char *a, const char *b, const char *c)
 {
 	complain(a, b, c);

@@ -361,14 +361,17 @@ static int run_cmd(struct job *j, char **cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* --hold: until end of input, a "thaw" line, a signal or the deadline. */
+/* --hold: until end of input, a "thaw" line, a signal or the deadline,
+ * which is looked at before every read: input that never pauses (yes,
+ * /dev/zero) cannot hold it off. Read in blocks; only a line's first
+ * bytes matter. */
 static void hold(struct job *j)
 {
-	char line[8];
+	char buf[4096], line[5];
 	size_t len = 0;
 	for (;;) {
 		int s = sig_wait(0, deadline_left(j->end));
-		if (s == -1 && j->end) {
+		if (j->end && (s == -1 || deadline_left(j->end) == 0)) {
 			expire(j);
 			return;
 		}
@@ -376,19 +379,17 @@ static void hold(struct job *j)
 			return;
 		if (s != 0)
 			continue;
-		char c;
-		ssize_t r = read(0, &c, 1);
+		ssize_t r = read(0, buf, sizeof(buf));
 		if (r <= 0)
 			return;
-		if (c != '\n') {
-			len += len < sizeof(line);
-			if (len <= sizeof(line))
-				line[len - 1] = c;
-			continue;
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && len == 4 && !memcmp(line, "thaw", 4))
+				return;
+			if (buf[i] == '\n')
+				len = 0;
+			else if (len < sizeof(line))
+				line[len++] = buf[i];
 		}
-		if (len == 4 && !memcmp(line, "thaw", 4))
-			return;
-		len = 0;
 	}
 }
 

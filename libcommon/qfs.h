@@ -26,6 +26,7 @@ struct out {
 	char *buf;
 };
 extern struct out qout, qerr;
+extern int out_errno;
 void out_mem(struct out *o, const char *s, size_t n);
 void out_str(struct out *o, const char *s);
 void out_chr(struct out *o, char c);
