@@ -68,9 +68,10 @@ static struct {
 	const char *path, *pidfile;
 	pid_t child;    /* the freeze being held, or 0 */
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
-	unsigned long long until; /* now_s() past which its "frozen N" is not waited for, or 0 */
 	const char *id; /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
+	/* now_s() past which the freeze's "frozen N" is not waited for, or 0 */
+	unsigned long long until;
 } g;
 static struct jreader rd;
 

@@ -118,6 +118,7 @@ _Noreturn void die(const char *a, const char *b, const char *c)
 	quit(EXIT_FAIL);
 }
 
+/* Option parsing only, at an applet's startup. */
 _Noreturn void usage_error(const char *what, const char *arg)
 {
 	complain(what, arg, NULL);

@@ -179,8 +179,8 @@ static int hold_read(struct holds *hs, const char *name, struct hold *h)
 		complain(state_dir(), name, errstr(errno));
 		return -1;
 	}
-	if (!h->buf || strlen(h->buf) != len || hold_parse(h)) {
-		complain(state_dir(), name, h->buf ? "malformed hold file" : "out of memory");
+	if (strlen(h->buf) != len || hold_parse(h)) {
+		complain(state_dir(), name, "malformed hold file");
 		return -1;
 	}
 	return 0;
@@ -209,7 +209,7 @@ static int holds_load(struct holds *hs)
 			if (hs->n == cap) {
 				struct hold *h = realloc(hs->h, (cap = 2 * cap + 4) * sizeof(*hs->h));
 				if (!h) {
-					complain(state_dir(), NULL, errstr(ENOMEM));
+					complain_errno(state_dir(), NULL);
 					return -1;
 				}
 				hs->h = h;
@@ -263,7 +263,8 @@ struct hold *holds_find(struct holds *hs, const char *name)
  * the open and the thaw may wait). Returns how many it thawed. */
 static size_t thaw_entry(const struct holdfs *f)
 {
-	struct mnt m = {.fd = -1}, *one = &m;
+	static struct mnt m; /* only its descriptor and name are used */
+	struct mnt *one = &m;
 	unsigned long long id;
 	size_t n = 0;
 	if (!f->target || (m.fd = open(f->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -279,19 +280,9 @@ static size_t thaw_entry(const struct holdfs *f)
  * memory) is stale. Under the lock, this process takes it over as a
  * thawing hold (a freeze that wants its filesystems waits) and marks what
  * no live hold keeps (target NULL: kept). Returns how many it took. */
-static void holds_live(struct holds *hs)
-{
-	for (size_t i = 0; i < hs->n; i++) {
-		struct hold *h = &hs->h[i];
-		h->live = h->kind == HOLD_PLAIN || alive(h->v[H_PID], h->v[H_START]) ||
-			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
-	}
-}
-
 static size_t holds_claim(struct holds *hs)
 {
 	size_t n = 0;
-	holds_live(hs);
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
 		/* its holder removes it before it exits: gone now, if it did */
@@ -302,9 +293,8 @@ static size_t holds_claim(struct holds *hs)
 		h->dirty = 1;
 		h->v[H_PID] = (unsigned long long)getpid();
 		h->v[H_START] = proc_start(h->v[H_PID]);
-		h->v[H_WATCHDOG] = h->v[H_WDSTART] = 0;
+		h->v[H_WATCHDOG] = 0; /* not plain: those are never stale */
 		h->v[H_STATE] = HOLD_THAWING;
-		h->kind = HOLD_CMD;
 		hold_save(hs, h);
 		n++;
 	}
@@ -358,15 +348,14 @@ static int holds_lock(struct holds *hs, int flags);
  * or read; 1, said, when the lock was not had in time. */
 int holds_open(struct holds *hs, int flags)
 {
-	int rc = holds_lock(hs, flags);
-	if (!rc && hs->lock >= 0 && holds_claim(hs)) {
+	for (int pass = 0;; pass++) {
+		int rc = holds_lock(hs, flags);
+		/* one that could not be removed stays stale: not live, ignored */
+		if (rc || hs->lock < 0 || pass || !holds_claim(hs))
+			return rc;
 		holds_reap(hs);
 		holds_close(hs);
-		/* one that could not be removed stays stale: not live, ignored */
-		if (!(rc = holds_lock(hs, flags)))
-			holds_live(hs);
 	}
-	return rc;
 }
 
 static int holds_lock(struct holds *hs, int flags)
@@ -394,13 +383,18 @@ static int holds_lock(struct holds *hs, int flags)
 	}
 	rc = lock_wait(hs->lock, flags & HOLDS_BRIEF);
 	if (rc)
-		complain(d, "lock", rc < 0 ? errstr(errno) : "busy: holds left for the next freeze, thaw or status");
+		complain(d, "lock", rc < 0 ? errstr(errno) : "busy: holds left as they are");
 	if (rc) {
 		holds_close(hs);
 		return rc;
 	}
 	if (!trusted(hs->lock, "lock") || holds_load(hs))
 		goto fail;
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		h->live = h->kind == HOLD_PLAIN || alive(h->v[H_PID], h->v[H_START]) ||
+			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
+	}
 	return 0;
 fail:
 	holds_close(hs);

@@ -1,5 +1,8 @@
 /* One freeze, from its plan to its thaw: hooks, the flush, the watchdog,
- * the hold, children before parents, and a thaw whatever happens. */
+ * the hold, children before parents, and a thaw whatever happens. Its
+ * die() and quit() calls are the freeze applet's own top level: the agent
+ * runs freeze as a program of its own, and the watchdog, a fork made here,
+ * never returns to this code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +14,15 @@
 
 #include "qfs.h"
 
+
+/* Milliseconds to the deadline for sig_wait: -1 for none. */
+static int deadline_left(long end)
+{
+	if (!end)
+		return -1;
+	long left = end - now_ms();
+	return left > 0 ? (int)left : 0;
+}
 
 static _Noreturn void abort_freeze(struct job *j, int code);
 static void stop_if_asked(struct job *j);
@@ -43,7 +55,7 @@ static char *mounts_env(const struct job *j)
 		len += strlen(j->list[i]->target) + 1;
 	char *e = malloc(len), *p = e;
 	if (!e)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	p = stpcpy(p, "QFS_MOUNTPOINTS=");
 	for (size_t i = 0; i < j->n; i++)
 		p = stpcpy(stpcpy(p, i ? "\n" : ""), j->list[i]->target);
@@ -68,7 +80,7 @@ static int name_hold(struct job *j)
 	stpcpy(stpcpy(p, "."), fmt_uint(num + 23, h->v[H_START]));
 	h->fs = malloc((j->n + 1) * sizeof(*h->fs));
 	if (!h->fs)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	return 1;
 }
 
@@ -84,47 +96,35 @@ static void hold_fill(struct job *j, int all)
 	}
 }
 
-/* Waits for the holds to settle: a hold that is freezing or thawing one of
- * this job's filesystems is left to finish, with the lock let go (its
- * FIFREEZE may wait on a filesystem whose thaw needs the lock). Returns 0
- * with the lock held, -1 (said) when the holds cannot be read. */
-static int holds_settled(struct job *j)
+/* Before anything is frozen, under the lock: what a live hold keeps frozen
+ * is joined, and this freeze's hold is written as freezing, so that an
+ * unwritable state directory fails with nothing frozen and a freeze that
+ * starts meanwhile waits for this one's outcome instead of freezing too.
+ * A hold still freezing or thawing one of this job's filesystems is waited
+ * for with the lock let go (its FIFREEZE may wait on a filesystem whose
+ * thaw needs the lock). */
+static int holds_begin(struct job *j)
 {
-	for (;;) {
-		size_t i = 0;
-		if (holds_open(&j->hs, HOLDS_CREATE))
-			return -1;
-		while (i < j->n && !holds_with(&j->hs, (unsigned long long)j->list[i]->dev, NULL,
-					       1 << HOLD_FREEZING | 1 << HOLD_THAWING))
-			i++;
-		if (i == j->n)
-			return 0;
+	struct hold *h = &j->mine;
+	if (holds_open(&j->hs, HOLDS_CREATE))
+		return -1;
+	for (size_t i = 0; i < j->n; i++) {
+		struct mnt *m = j->list[i];
+		const struct hold *o = holds_with(&j->hs, (unsigned long long)m->dev, NULL, ~0);
+		m->frozen = o ? FS_JOINED : 0;
+		m->holder = o ? o->v[H_PID] : 0;
+		if (!o || o->v[H_STATE] == HOLD_KEPT)
+			continue;
 		holds_close(&j->hs);
 		stop_if_asked(j);
-		if (j->end && now_ms() >= j->end) {
+		if (!deadline_left(j->end)) {
 			expire(j);
 			abort_freeze(j, EXIT_DEADLINE);
 		}
 		sig_wait(-1, 20);
-	}
-}
-
-/* Before anything is frozen, under the lock: what a live hold keeps frozen
- * is joined, and this freeze's hold is written as freezing, so that an
- * unwritable state directory fails with nothing frozen and a freeze that
- * starts meanwhile waits for this one's outcome instead of freezing too. */
-static int holds_begin(struct job *j)
-{
-	struct hold *h = &j->mine;
-	if (holds_settled(j))
-		return -1;
-	for (size_t i = 0; i < j->n; i++) {
-		struct mnt *m = j->list[i];
-		const struct hold *o = holds_keeping(&j->hs, (unsigned long long)m->dev, NULL);
-		if (o) {
-			m->frozen = FS_JOINED;
-			m->holder = o->v[H_PID];
-		}
+		if (holds_open(&j->hs, HOLDS_CREATE))
+			return -1;
+		i = (size_t)-1;
 	}
 	h->kind = j->kind;
 	h->v[H_TIME] = now_s();
@@ -261,7 +261,7 @@ static int undo(struct job *j, int verbose, size_t *count)
 static void abort_freeze(struct job *j, int code)
 {
 	undo(j, 0, NULL);
-	quit(code);
+	quit(code); /* freeze only: see the top */
 }
 
 /* After m's FIFREEZE: 0 for a failure that stops the freeze. */
@@ -307,7 +307,7 @@ static void freeze_some(struct job *j)
 	struct mnt **together = malloc(2 * j->n * sizeof(*together) + 1), **single;
 	size_t n = 0, k = 0;
 	if (!together)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	single = together + j->n;
 	for (size_t i = 0; i < j->n; i++) {
 		struct mnt *m = j->list[i];
@@ -372,15 +372,6 @@ static size_t freeze_all(struct job *j)
 	return count;
 }
 
-/* Milliseconds to the deadline for sig_wait: -1 for none. */
-static int deadline_left(long end)
-{
-	if (!end)
-		return -1;
-	long left = end - now_ms();
-	return left > 0 ? (int)left : 0;
-}
-
 /* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
 static int run_cmd(struct job *j, char **cmd)
 {
@@ -415,7 +406,7 @@ static void hold(struct job *j)
 	size_t len = 0;
 	for (;;) {
 		int s = sig_wait(0, deadline_left(j->end));
-		if (j->end && (s == -1 || deadline_left(j->end) == 0)) {
+		if (!deadline_left(j->end)) {
 			expire(j);
 			return;
 		}
@@ -442,7 +433,7 @@ static char *lost_message(char **cmd)
 	const char *what = cmd ? cmd[0] : "held";
 	char *s = malloc(strlen(what) + 48);
 	if (!s)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	stpcpy(stpcpy(stpcpy(s, "was thawed by another command while "), what), cmd ? " ran" : "");
 	return s;
 }
@@ -465,7 +456,7 @@ int job_plan(struct job *j, const char *file, char **paths, int npaths, const ch
 	mtab_classify(&j->t, npaths > 0);
 	j->list = malloc((j->t.n + 1) * sizeof(*j->list));
 	if (!j->list)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	j->n = fs_plan(&j->t, j->list);
 	return 0;
 }
@@ -479,7 +470,7 @@ size_t job_freeze(struct job *j, char **cmd)
 	j->hooks.mounts = mounts_env(j);
 	j->hooks.verbose = j->verbose;
 	if (sig_setup())
-		die("signalfd", errstr(errno), NULL);
+		die("signalfd", errstr(errno), NULL); /* freeze only: see the top */
 	if (hook_run(&j->hooks, "freeze", &j->hooks_ran) || sig_stop_pending() || prepare(j))
 		abort_freeze(j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(j);

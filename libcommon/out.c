@@ -19,8 +19,8 @@ static void write_all(int fd, const char *s, size_t n)
 			continue;
 		if (w <= 0) {
 			/* a reader that went away is no error of the output's */
-			if (fd == 1 && !out_errno && errno != EPIPE)
-				out_errno = w < 0 ? errno : EIO;
+			if (fd == 1 && errno != EPIPE)
+				out_errno = errno;
 			return;
 		}
 		s += w;

@@ -185,7 +185,7 @@ int fs_freeze_all(struct mnt **list, size_t n, long end, struct mnt **job, size_
 enum hold_kind { HOLD_PLAIN, HOLD_TIMEOUT, HOLD_CMD, HOLD_HOLD, NKINDS };
 enum hold_value { H_PID, H_START, H_TIME, H_DEADLINE, H_WATCHDOG, H_WDSTART, H_FROZEN_MS, H_STATE, NVALUES };
 enum hold_state { HOLD_KEPT, HOLD_FREEZING, HOLD_THAWING }; /* H_STATE */
-enum { HOLDS_CREATE = 1, HOLDS_BRIEF = 2 };                  /* holds_open */
+enum { HOLDS_CREATE = 1, HOLDS_BRIEF = 2 };                 /* holds_open */
 struct holdfs {
 	unsigned long long dev, id; /* the filesystem, and the mount it was opened through */
 	char *target;
