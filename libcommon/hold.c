@@ -293,7 +293,7 @@ static size_t holds_claim(struct holds *hs)
 		h->dirty = 1;
 		h->v[H_PID] = (unsigned long long)getpid();
 		h->v[H_START] = proc_start(h->v[H_PID]);
-		h->v[H_WATCHDOG] = 0; /* not plain: those are never stale */
+		h->v[H_WATCHDOG] = 0;
 		h->v[H_STATE] = HOLD_THAWING;
 		hold_save(hs, h);
 		n++;
@@ -390,9 +390,10 @@ static int holds_lock(struct holds *hs, int flags)
 	}
 	if (!trusted(hs->lock, "lock") || holds_load(hs))
 		goto fail;
+	/* a plain freeze lives until thaw once made, not while being made */
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
-		h->live = h->kind == HOLD_PLAIN || alive(h->v[H_PID], h->v[H_START]) ||
+		h->live = (h->kind == HOLD_PLAIN && !h->v[H_STATE]) || alive(h->v[H_PID], h->v[H_START]) ||
 			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
 	}
 	return 0;

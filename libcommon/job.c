@@ -139,13 +139,13 @@ static int holds_begin(struct job *j)
 }
 
 /* The hold names what this freeze keeps frozen (none: no hold), under the
- * lock taken again. */
+ * lock taken again (within about 2 s: frozen, qfs waits for nobody). */
 static int holds_commit(struct job *j, size_t count)
 {
 	int rc;
 	if (!j->held)
 		return 0;
-	if (holds_open(&j->hs, 0))
+	if (holds_open(&j->hs, HOLDS_BRIEF))
 		return -1;
 	hold_fill(j, 0);
 	j->mine.v[H_FROZEN_MS] = (unsigned long long)j->frozen_ms;
