@@ -223,8 +223,6 @@ static int child_end(const char *word, char *num, const char *prefix)
 	size_t w = strlen(word);
 	strcpy(num, "0");
 	while (child_line(line, sizeof(line))) {
-		if (!g.child)
-			break;
 		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
 			strcpy(num, line + w);
 			if (*word == 'f')

@@ -103,7 +103,6 @@ _Noreturn void quit(int code)
 {
 	out_release(&qout);
 	if (out_errno) {
-		errors_to_stdout = 0;
 		complain("write error", errstr(out_errno), NULL);
 		code = code ? code : EXIT_FAIL;
 	}
@@ -129,22 +128,19 @@ _Noreturn void usage_error(const char *what, const char *arg)
  * N filesystems: WHY") and, if asked, on stderr. */
 void kmsg(const char *who, unsigned long long n, const char *why, int to_stderr)
 {
-	struct out o = {-1, 1, 0, 0, 0};
+	/* on the stack: the watchdog allocates nothing it can do without; who
+	 * and why are qfs's own words or a hold's name, far shorter */
+	char buf[256], num[24], *p = stpcpy(stpcpy(buf, "<4>qfs: "), who);
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	out_str(&o, "<4>qfs: ");
-	out_str(&o, who);
-	out_str(&o, " thawed ");
-	out_num(&o, n);
-	out_str(&o, " filesystems: ");
-	out_str(&o, why);
-	out_chr(&o, '\n');
-	if (o.buf && fd >= 0 && write(fd, o.buf, o.len) < 0) {
+	num[23] = 0;
+	p = stpcpy(stpcpy(stpcpy(stpcpy(p, " thawed "), fmt_uint(num + 23, n)), " filesystems: "), why);
+	*p++ = '\n';
+	if (fd >= 0 && write(fd, buf, (size_t)(p - buf)) < 0) {
 		/* no kernel log to write to */
 	}
-	if (o.buf && to_stderr && write(2, o.buf + 3, o.len - 3) < 0) {
+	if (to_stderr && write(2, buf + 3, (size_t)(p - buf) - 3) < 0) {
 		/* nobody left to tell */
 	}
 	if (fd >= 0)
 		close(fd);
-	free(o.buf);
 }

@@ -293,7 +293,6 @@ static size_t holds_claim(struct holds *hs)
 		h->dirty = 1;
 		h->v[H_PID] = (unsigned long long)getpid();
 		h->v[H_START] = proc_start(h->v[H_PID]);
-		h->v[H_WATCHDOG] = 0;
 		h->v[H_STATE] = HOLD_THAWING;
 		hold_save(hs, h);
 		n++;
@@ -309,7 +308,7 @@ static size_t holds_claim(struct holds *hs)
  * freeze order they list) and removed, with the lock let go. */
 static void holds_reap(struct holds *hs)
 {
-	holds_unlock(hs);
+	holds_unlock(hs, NULL);
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
 		unsigned long long n = 0;
@@ -403,9 +402,14 @@ fail:
 }
 
 /* The lock let go; what was read stays, and the directory stays open for
- * hold_drop. */
-void holds_unlock(struct holds *hs)
+ * hold_drop. A hold h (if any) says first that its filesystems are being
+ * thawed: a freeze that wants one waits, a release does not count it. */
+void holds_unlock(struct holds *hs, struct hold *h)
 {
+	if (h) {
+		h->v[H_STATE] = HOLD_THAWING;
+		hold_save(hs, h);
+	}
 	if (hs->lock >= 0)
 		close(hs->lock);
 	hs->lock = -1;

@@ -213,11 +213,7 @@ static int release(struct job *j, int verbose, size_t *count)
 			if (j->list[i]->frozen)
 				settle(j, j->list[i], mine);
 	}
-	if (mine) {
-		mine->v[H_STATE] = HOLD_THAWING;
-		hold_save(&j->hs, mine);
-	}
-	holds_unlock(&j->hs);
+	holds_unlock(&j->hs, mine);
 	/* after the freeze, a FIFREEZE that succeeds says another program
 	 * thawed it (frozen by this freeze, no other hold keeps it) */
 	for (size_t i = 0; i < j->n && probe; i++)
@@ -398,11 +394,11 @@ static int run_cmd(struct job *j, char **cmd)
 
 /* --hold: until end of input, a "thaw" line, a signal or the deadline,
  * which is looked at before every read: input that never pauses (yes,
- * /dev/zero) cannot hold it off. Read in blocks; only a line's first
- * bytes matter. */
+ * /dev/zero) cannot hold it off. Read in blocks; len is how much of the
+ * line so far is "thaw", 5 once it cannot be. */
 static void hold(struct job *j)
 {
-	char buf[4096], line[5];
+	char buf[4096];
 	size_t len = 0;
 	for (;;) {
 		int s = sig_wait(0, deadline_left(j->end));
@@ -418,12 +414,9 @@ static void hold(struct job *j)
 		if (r <= 0)
 			return;
 		for (ssize_t i = 0; i < r; i++) {
-			if (buf[i] == '\n' && len == 4 && !memcmp(line, "thaw", 4))
+			if (buf[i] == '\n' && len == 4)
 				return;
-			if (buf[i] == '\n')
-				len = 0;
-			else if (len < sizeof(line))
-				line[len++] = buf[i];
+			len = buf[i] == '\n' ? 0 : len < 4 && buf[i] == "thaw"[len] ? len + 1 : 5;
 		}
 	}
 }

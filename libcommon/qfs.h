@@ -208,7 +208,7 @@ const char *state_dir(void);
 const char *state_existing_dir(char *buf, size_t size);
 unsigned long long proc_start(unsigned long long pid);
 int holds_open(struct holds *hs, int flags);
-void holds_unlock(struct holds *hs);
+void holds_unlock(struct holds *hs, struct hold *h);
 void holds_close(struct holds *hs);
 const struct hold *holds_with(const struct holds *hs, unsigned long long dev, const struct hold *except, int mask);
 const struct hold *holds_keeping(const struct holds *hs, unsigned long long dev, const struct hold *except);

@@ -39,11 +39,7 @@ static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, const char *nam
 	for (size_t i = 0; i < n; i++)
 		if (mine && (!hold_lists(mine, list[i]->dev) || holds_keeping(&hs, list[i]->dev, mine)))
 			list[i]->fd = -1;
-	if (mine) {
-		mine->v[H_STATE] = HOLD_THAWING;
-		hold_save(&hs, mine);
-	}
-	holds_unlock(&hs);
+	holds_unlock(&hs, mine);
 	fs_thaw_list(list, n, 1, 0, &count);
 	if (mine)
 		hold_drop(&hs, mine);
