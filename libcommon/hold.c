@@ -6,9 +6,10 @@
  * emergency brake) from ending. A hold that is freezing or thawing says so
  * (its state): a freeze that wants one of its filesystems waits for it to
  * settle instead of holding the lock meanwhile. A hold is removed by its
- * owner without the lock (unlink is atomic; readers skip one that went). A filesystem is thawed only when no live hold lists it, so
- * freezes that overlap never thaw each other. A hold is written to a
- * temporary file and renamed, so a reader never sees half of one. */
+ * owner without the lock (unlink is atomic; readers skip one that went).
+ * A filesystem is thawed only when no live hold lists it, so freezes that
+ * overlap never thaw each other. A hold is written to a temporary file and
+ * renamed, so a reader never sees half of one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
