@@ -83,7 +83,8 @@ build/qfs-fault: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
 # Mutants: qfs broken on purpose, one way each (-DQFS_MUTANT_NAME in
 # libcommon/), to show that the suites catch it; --version and `strings`
 # name the mutant. scripts/mutants says which suites must catch which.
-MUTANTS = no-fifreeze no-thaw parents-first watchdog-no-thaw no-thaw-hook unheld-output bind-frozen all-alone
+MUTANTS = no-fifreeze no-thaw parents-first watchdog-no-thaw no-thaw-hook unheld-output bind-frozen all-alone \
+           lock-around-freeze watchdog-exit-unread
 build/qfs-mutant-%: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
 	$(CC_x86_64) $(filter-out -DQFS_VERSION=%,$(CFLAGS)) -DQFS_VERSION='"$(VERSION) QFS_MUTANT_$*"' \
 		-DQFS_MUTANT_$(shell echo '$*' | tr a-z- A-Z_) $(call TARGET_FLAGS,x86_64) -o $@ $(SRC) $(LDFLAGS)

@@ -100,6 +100,8 @@ static struct {
 	int cin, cout;  /* its stdin's write end, its stdout's read end */
 	const char *id; /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
+	/* now_s() past which the freeze's "frozen N" is not waited for, or 0 */
+	unsigned long long until;
 } g;
 static struct jreader rd;
 
@@ -197,13 +199,40 @@ static void ok(const char *v)
 	ok_tail();
 }
 
-/* One line of the freeze's output (cut to size), or 0 at its end. */
+static _Noreturn void finish(void);
+
+/* A freeze that does not answer in time (a FIFREEZE waiting in the kernel)
+ * keeps the agent deaf no longer: it is told to end (it thaws whatever it
+ * froze once the kernel returns) and left to end by itself; a signal that
+ * stops the agent stops it too. Returns 0 when its output can be read. */
+static int child_ready(void)
+{
+	while (g.until) {
+		int s = sig_wait(g.cout, 1000);
+		if (!s)
+			return 0;
+		if (now_s() < g.until && (s < 0 || s == SIGCHLD || s == SIGUSR1 || s == SIGUSR2))
+			continue;
+		kill(g.child, SIGTERM);
+		close(g.cin);
+		close(g.cout);
+		g.child = 0;
+		g.until = 0;
+		if (s > 0)
+			finish();
+		return -1;
+	}
+	return 0;
+}
+
+/* One line of the freeze's output (cut to size), or 0 at its end or when
+ * it does not answer in time (g.child 0 then). */
 static int child_line(char *line, size_t size)
 {
 	size_t n = 0;
 	char c;
-	ssize_t r;
-	while ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR)) {
+	ssize_t r = 0;
+	while (!child_ready() && ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR))) {
 		if (r <= 0)
 			continue;
 		if (c == '\n')
@@ -232,6 +261,10 @@ static int child_end(const char *word, char *num, const char *prefix)
 		} else if (!strncmp(line, "error: ", 7) && !err++) {
 			said(prefix, NULL, line + 7);
 		}
+	}
+	if (!g.child) {
+		said("qfs freeze timed out", NULL, "");
+		return -1;
 	}
 	close(g.cin);
 	close(g.cout);
@@ -282,7 +315,13 @@ static void freeze(char *list)
 	g.cin = p[1];
 	g.cout = p[2];
 	said("qfs freeze failed", NULL, "");
-	if (child_end("frozen ", num, "failed to freeze ") || !g.child)
+	/* the -t deadline, or a fixed bound for -t 0 (no deadline) */
+	unsigned long long t = 0;
+	parse_uint(argv_[6], ~0ull, &t);
+	g.until = now_s() + (t ? t : 600) + 1;
+	int bad = child_end("frozen ", num, "failed to freeze ");
+	g.until = 0;
+	if (bad || !g.child)
 		return fail("GenericError");
 	if (!strcmp(num, "0")) {
 		release(num);

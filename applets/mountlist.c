@@ -1,4 +1,5 @@
 /* mountlist: the mount table as freeze sees it. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
@@ -53,6 +54,16 @@ static const struct opt opts[] = {
 	{0, 0, 0},
 };
 
+/* name is col_names' col in any case (strncasecmp costs more) */
+static int same_col(const char *name, const char *col)
+{
+	while (*col && toupper((unsigned char)*name) == *col) {
+		name++;
+		col++;
+	}
+	return !*col && !*name;
+}
+
 /* "TARGET,fstype": names as findmnt's, in any case; empty items are
  * skipped. */
 static int parse_cols(const char *spec, unsigned char *cols)
@@ -67,7 +78,7 @@ static int parse_cols(const char *spec, unsigned char *cols)
 		c += len + (comma != NULL);
 		if (!len)
 			continue;
-		while (k < NCOLS && (strlen(col_names[k]) != len || strncasecmp(name, col_names[k], len) != 0))
+		while (k < NCOLS && !same_col(name, col_names[k]))
 			k++;
 		if (k == NCOLS)
 			usage_error("unknown column", name);
@@ -161,7 +172,7 @@ static void table(const struct mtab *t, const unsigned char *cols, int ncols, in
 
 static void json(const struct mtab *t, const unsigned char *cols, int ncols, int eligible)
 {
-	char buf[32], key[8];
+	char buf[32], key[sizeof("freezable")];
 	const char *sep = "\n";
 	out_str(&qout, "{\"filesystems\":[");
 	for (size_t i = 0; i < t->n; i++) {

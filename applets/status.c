@@ -15,8 +15,8 @@ const char status_usage[] =
 static const struct opt opts[] = {{"verbose", 'v', 0}, {"json", 'J', 0}, {0, 0, 0}};
 
 /* JSON "key":N and -v's "key N" lines; what is not there (0) is left out. */
-static const char *const names[] = {NULL, NULL, "time", "deadline", "watchdog", NULL, "frozen_ms"};
-static const char *const words[] = {"pid ", NULL, "since ", "deadline ", "watchdog ", NULL, "frozen_ms "};
+static const char *const names[NVALUES] = {NULL, NULL, "time", "deadline", "watchdog", NULL, "frozen_ms"};
+static const char *const words[NVALUES] = {"pid ", NULL, "since ", "deadline ", "watchdog ", NULL, "frozen_ms "};
 
 static void json(const struct hold *h)
 {

@@ -27,15 +27,17 @@ static const struct opt opts[] = {
 	{"verbose", 'v', 0}, {"mountpoint", 'm', 1}, {"hook", 'H', 1}, {"hook-timeout", OPT_HOOK_TIMEOUT, 1}, {0, 0, 0},
 };
 
-/* The emergency brake: what this thaw covers leaves every hold; a hold left
- * with nothing goes, and its watchdog is stopped first so that it never
- * thaws a later freeze. The files are written after the thaw, as the state
- * directory could sit on a frozen filesystem. */
+/* The emergency brake: what this thaw covers leaves every hold that is
+ * kept (one still freezing or thawing settles by itself); a hold left with
+ * nothing goes, and its watchdog is stopped so that it never thaws a later
+ * freeze. */
 static void forget(struct holds *hs, struct mnt **list, size_t n, int all)
 {
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
 		size_t keep = 0;
+		if (h->v[H_STATE] != HOLD_KEPT)
+			continue;
 		for (size_t k = 0; k < h->n; k++) {
 			int covered = all;
 			for (size_t l = 0; l < n && !covered; l++)
@@ -101,9 +103,6 @@ int thaw_main(int argc, char **argv)
 	if (!list)
 		die("out of memory", NULL, NULL);
 	n = fs_plan(&t, list);
-	if (holds_open(&hs, 0))
-		rc = EXIT_FAIL; /* still thawed: this is the emergency brake */
-	forget(&hs, list, n, !npaths);
 	for (size_t i = 0; i < n; i++)
 		if (fs_open(&t, list[i]))
 			rc = EXIT_FAIL;
@@ -116,9 +115,19 @@ int thaw_main(int argc, char **argv)
 		rc = EXIT_FAIL;
 	if (verbose)
 		fs_count(count, "thawed");
-	if (rewrite(&hs))
+	/* The thaw comes first and waits on nothing but the kernel; the holds
+	 * after it, if the lock can be had (a holder may be stopped or hung).
+	 * A freeze that froze between the two and loses its hold here thaws at
+	 * its end what no other hold keeps (job.c's settle). */
+	int locked = holds_open(&hs, HOLDS_BRIEF);
+	if (locked < 0)
 		rc = EXIT_FAIL;
-	holds_close(&hs);
+	if (!locked) {
+		forget(&hs, list, n, !npaths);
+		if (rewrite(&hs))
+			rc = EXIT_FAIL;
+		holds_close(&hs);
+	}
 	hooks.verbose = verbose;
 	if (hooks.n && sig_setup()) /* the hook's wait reads the signalfd */
 		die("signalfd", errstr(errno), NULL);

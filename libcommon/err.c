@@ -96,19 +96,28 @@ void complain_errno(const char *a, const char *b)
 	complain(a, b, errstr(errno));
 }
 
+/* An applet's top-level exit (main.c's run, or an applet's usage and
+ * startup errors): never reached by a watchdog or the agent's loop. Output
+ * that could not be written is an error, as util-linux's close_stdout says. */
 _Noreturn void quit(int code)
 {
 	out_release(&qout);
+	if (out_errno) {
+		complain("write error", errstr(out_errno), NULL);
+		code = code ? code : EXIT_FAIL;
+	}
 	out_release(&qerr);
 	exit(code);
 }
 
+/* Only ever an applet's own process: see quit. */
 _Noreturn void die(const char *a, const char *b, const char *c)
 {
 	complain(a, b, c);
 	quit(EXIT_FAIL);
 }
 
+/* Option parsing only, at an applet's startup. */
 _Noreturn void usage_error(const char *what, const char *arg)
 {
 	complain(what, arg, NULL);
@@ -119,22 +128,19 @@ _Noreturn void usage_error(const char *what, const char *arg)
  * N filesystems: WHY") and, if asked, on stderr. */
 void kmsg(const char *who, unsigned long long n, const char *why, int to_stderr)
 {
-	struct out o = {-1, 1, 0, 0, 0};
+	/* on the stack: the watchdog allocates nothing it can do without; who
+	 * and why are qfs's own words or a hold's name, far shorter */
+	char buf[256], num[24], *p = stpcpy(stpcpy(buf, "<4>qfs: "), who);
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	out_str(&o, "<4>qfs: ");
-	out_str(&o, who);
-	out_str(&o, " thawed ");
-	out_num(&o, n);
-	out_str(&o, " filesystems: ");
-	out_str(&o, why);
-	out_chr(&o, '\n');
-	if (o.buf && fd >= 0 && write(fd, o.buf, o.len) < 0) {
+	num[23] = 0;
+	p = stpcpy(stpcpy(stpcpy(stpcpy(p, " thawed "), fmt_uint(num + 23, n)), " filesystems: "), why);
+	*p++ = '\n';
+	if (fd >= 0 && write(fd, buf, (size_t)(p - buf)) < 0) {
 		/* no kernel log to write to */
 	}
-	if (o.buf && to_stderr && write(2, o.buf + 3, o.len - 3) < 0) {
+	if (to_stderr && write(2, buf + 3, (size_t)(p - buf) - 3) < 0) {
 		/* nobody left to tell */
 	}
 	if (fd >= 0)
 		close(fd);
-	free(o.buf);
 }

@@ -1,10 +1,18 @@
 /* Holds: one file per freeze that keeps filesystems frozen, in
  * $QFS_STATE_DIR, read and changed only under an exclusive flock of its
- * lock file. A filesystem is thawed only when no live hold lists it, so
- * freezes that overlap never thaw each other. A hold is written to a
- * temporary file and renamed, so a reader never sees half of one. */
+ * lock file. The lock guards that bookkeeping and nothing else: it is never
+ * held across a freeze, a thaw, the open of a mount point or a child, so a
+ * FIFREEZE that waits on another freeze never keeps that freeze (or the
+ * emergency brake) from ending. A hold that is freezing or thawing says so
+ * (its state): a freeze that wants one of its filesystems waits for it to
+ * settle instead of holding the lock meanwhile. A hold is removed by its
+ * owner without the lock (unlink is atomic; readers skip one that went).
+ * A filesystem is thawed only when no live hold lists it, so freezes that
+ * overlap never thaw each other. A hold is written to a temporary file and
+ * renamed, so a reader never sees half of one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h> /* renameat */
 #include <stdlib.h>
@@ -18,13 +26,15 @@
 
 const char *const hold_kinds[] = {"plain", "timeout", "cmd", "hold"};
 /* the order of enum hold_value */
-static const char *const keys[] = {"pid", "start", "time", "deadline", "watchdog", "wdstart", "frozen_ms"};
+static const char *const keys[] = {"pid", "start", "time", "deadline", "watchdog", "wdstart", "frozen_ms", "state"};
 
 const char *state_dir(void)
 {
 	const char *d = getenv("QFS_STATE_DIR");
 	if (!d || !*d)
 		return "/run/qfs";
+	/* checked by freeze, thaw and status first thing: no watchdog or
+	 * agent (which only starts freeze) gets here with a bad one */
 	if (*d != '/')
 		die("QFS_STATE_DIR", d, "not an absolute path");
 	return d;
@@ -109,8 +119,12 @@ static int parse_fs(struct hold *h, char *s, size_t *cap)
 		return -1;
 	f.target = s + (q + 1 - s);
 	decode_mntname(f.target);
-	if (h->n == *cap && !(h->fs = realloc(h->fs, (*cap = 2 * *cap + 4) * sizeof(*h->fs))))
-		die("out of memory", NULL, NULL);
+	if (h->n == *cap) {
+		struct holdfs *fs = realloc(h->fs, (*cap = 2 * *cap + 4) * sizeof(*h->fs));
+		if (!fs)
+			return -1;
+		h->fs = fs;
+	}
 	h->fs[h->n++] = f;
 	return 0;
 }
@@ -149,6 +163,8 @@ static int hold_read(struct holds *hs, const char *name, struct hold *h)
 	ssize_t r;
 	memset(h, 0, sizeof(*h));
 	strcpy(h->name, name);
+	if (fd < 0 && errno == ENOENT)
+		return 1; /* removed by its owner since the directory was read */
 	if (fd < 0) {
 		complain(state_dir(), name, errstr(errno));
 		return -1;
@@ -191,10 +207,18 @@ static int holds_load(struct holds *hs)
 			const char *name = ((struct ent *)(buf + at))->name;
 			if (strncmp(name, "hold.", 5) != 0 || strlen(name) >= sizeof(hs->h->name))
 				continue;
-			if (hs->n == cap && !(hs->h = realloc(hs->h, (cap = 2 * cap + 4) * sizeof(*hs->h))))
-				die("out of memory", NULL, NULL);
-			if (hold_read(hs, name, &hs->h[hs->n++]))
+			if (hs->n == cap) {
+				struct hold *h = realloc(hs->h, (cap = 2 * cap + 4) * sizeof(*hs->h));
+				if (!h) {
+					complain_errno(state_dir(), NULL);
+					return -1;
+				}
+				hs->h = h;
+			}
+			int r = hold_read(hs, name, &hs->h[hs->n++]);
+			if (r < 0)
 				return -1;
+			hs->n -= (size_t)r;
 		}
 	}
 	if (got < 0)
@@ -210,13 +234,22 @@ int hold_lists(const struct hold *h, unsigned long long dev)
 	return 0;
 }
 
-/* A live hold other than except that keeps dev frozen, or NULL. */
+/* A live hold other than except that lists dev and is in one of the
+ * states of mask (bit HOLD_KEPT, HOLD_FREEZING, HOLD_THAWING), or NULL.
+ * Holds and freezes keep a filesystem frozen; a thawing hold does not. */
+const struct hold *holds_with(const struct holds *hs, unsigned long long dev, const struct hold *except, int mask)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct hold *h = &hs->h[i];
+		if (h != except && h->live && (mask >> h->v[H_STATE] & 1) && hold_lists(h, dev))
+			return h;
+	}
+	return NULL;
+}
+
 const struct hold *holds_keeping(const struct holds *hs, unsigned long long dev, const struct hold *except)
 {
-	for (size_t i = 0; i < hs->n; i++)
-		if (&hs->h[i] != except && hs->h[i].live && hold_lists(&hs->h[i], dev))
-			return &hs->h[i];
-	return NULL;
+	return holds_with(hs, dev, except, 1 << HOLD_KEPT | 1 << HOLD_FREEZING);
 }
 
 struct hold *holds_find(struct holds *hs, const char *name)
@@ -227,48 +260,108 @@ struct hold *holds_find(struct holds *hs, const char *name)
 	return NULL;
 }
 
-/* Thaws what f names if it is still that mount. Returns 1 when it did. */
-static int thaw_entry(const struct holdfs *f)
+/* Thaws what f names if it is still that mount (the lock is not held:
+ * the open and the thaw may wait). Returns how many it thawed. */
+static size_t thaw_entry(const struct holdfs *f)
 {
+	static struct mnt m; /* only its descriptor and name are used */
+	struct mnt *one = &m;
 	unsigned long long id;
-	int fd = open(f->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), n = 0;
-	if (fd < 0)
+	size_t n = 0;
+	if (!f->target || (m.fd = open(f->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
-	if (!mount_id_at(fd, "", &id) && id == f->id)
-		n = fs_thaw(fd) > 0;
-	close(fd);
+	m.target = f->target;
+	if (!mount_id_at(m.fd, "", &id) && id == f->id)
+		fs_thaw_list(&one, 1, 1, 0, &n);
+	close(m.fd);
 	return n;
 }
 
 /* A hold whose holder and watchdog are both gone (killed together, out of
- * memory) is stale: what only it kept frozen is thawed, and it goes. */
-static void holds_clean(struct holds *hs)
+ * memory) is stale. Under the lock, this process takes it over as a
+ * thawing hold (a freeze that wants its filesystems waits) and marks what
+ * no live hold keeps (target NULL: kept). Returns how many it took. */
+static size_t holds_claim(struct holds *hs)
 {
+	size_t n = 0;
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
-		h->live = h->kind == HOLD_PLAIN || alive(h->v[H_PID], h->v[H_START]) ||
-			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
+		/* its holder removes it before it exits: gone now, if it did */
+		int fd = h->live ? -1 : openat(hs->dir, h->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		close(fd);
+		h->dirty = 1;
+		h->v[H_PID] = (unsigned long long)getpid();
+		h->v[H_START] = proc_start(h->v[H_PID]);
+		h->v[H_STATE] = HOLD_THAWING;
+		hold_save(hs, h);
+		n++;
 	}
+	for (size_t i = 0; i < hs->n; i++)
+		for (size_t k = 0; hs->h[i].dirty && k < hs->h[i].n; k++)
+			if (holds_keeping(hs, hs->h[i].fs[k].dev, NULL))
+				hs->h[i].fs[k].target = NULL;
+	return n;
+}
+
+/* The stale holds taken over, thawed (parents first: the reverse of the
+ * freeze order they list) and removed, with the lock let go. */
+static void holds_reap(struct holds *hs)
+{
+	holds_unlock(hs, NULL);
 	for (size_t i = 0; i < hs->n; i++) {
 		struct hold *h = &hs->h[i];
 		unsigned long long n = 0;
-		if (h->live)
+		if (!h->dirty)
 			continue;
-		for (size_t k = 0; k < h->n; k++)
-			if (!holds_keeping(hs, h->fs[k].dev, NULL))
-				n += (unsigned long long)thaw_entry(&h->fs[k]);
+		for (size_t k = h->n; k-- > 0;)
+			n += thaw_entry(&h->fs[k]);
 		hold_drop(hs, h);
 		complain(h->name, "its holder and watchdog are gone", "stale freeze removed");
 		kmsg("stale freeze cleanup", n, h->name, 0);
 	}
 }
 
-/* Opens the state directory (made with create, else none means no holds),
- * takes the lock, reads every hold and removes the stale ones. Returns -1,
- * said, when the holds cannot be trusted or read. */
-int holds_open(struct holds *hs, int create)
+/* The lock, within about 2 s when brief (the emergency brake, a watchdog:
+ * a lock holder that is stopped or hung must not keep them from thawing).
+ * Returns 0, 1 when the time ran out, -1 on an error. */
+static int lock_wait(int fd, int brief)
+{
+	for (int i = 0; flock(fd, LOCK_EX | (brief ? LOCK_NB : 0)); i++) {
+		if (errno != EINTR && errno != EWOULDBLOCK)
+			return -1;
+		if (i == 200)
+			return 1;
+		if (brief)
+			poll(NULL, 0, 10);
+	}
+	return 0;
+}
+
+static int holds_lock(struct holds *hs, int flags);
+
+/* Opens the state directory (made with HOLDS_CREATE, else none means no
+ * holds), takes the lock (HOLDS_BRIEF: within about 2 s), reads every hold
+ * and thaws and removes the stale ones. Returns 0, with the lock held (or
+ * no state directory: lock -1); -1, said, when the holds cannot be trusted
+ * or read; 1, said, when the lock was not had in time. */
+int holds_open(struct holds *hs, int flags)
+{
+	for (int pass = 0;; pass++) {
+		int rc = holds_lock(hs, flags);
+		/* one that could not be removed stays stale: not live, ignored */
+		if (rc || hs->lock < 0 || pass || !holds_claim(hs))
+			return rc;
+		holds_reap(hs);
+		holds_close(hs);
+	}
+}
+
+static int holds_lock(struct holds *hs, int flags)
 {
 	const char *d = state_dir();
+	int create = flags & HOLDS_CREATE, rc;
 	memset(hs, 0, sizeof(*hs));
 	hs->lock = -1;
 	if (create && mkdir(d, 0700) && errno != EEXIST) {
@@ -288,15 +381,39 @@ int holds_open(struct holds *hs, int create)
 		complain_errno(d, hs->dir < 0 ? NULL : "lock");
 		goto fail;
 	}
-	while (flock(hs->lock, LOCK_EX) && errno == EINTR)
-		;
+	rc = lock_wait(hs->lock, flags & HOLDS_BRIEF);
+	if (rc)
+		complain(d, "lock", rc < 0 ? errstr(errno) : "busy: holds left as they are");
+	if (rc) {
+		holds_close(hs);
+		return rc;
+	}
 	if (!trusted(hs->lock, "lock") || holds_load(hs))
 		goto fail;
-	holds_clean(hs);
+	/* a plain freeze lives until thaw once made, not while being made */
+	for (size_t i = 0; i < hs->n; i++) {
+		struct hold *h = &hs->h[i];
+		h->live = (h->kind == HOLD_PLAIN && !h->v[H_STATE]) || alive(h->v[H_PID], h->v[H_START]) ||
+			  alive(h->v[H_WATCHDOG], h->v[H_WDSTART]);
+	}
 	return 0;
 fail:
 	holds_close(hs);
 	return -1;
+}
+
+/* The lock let go; what was read stays, and the directory stays open for
+ * hold_drop. A hold h (if any) says first that its filesystems are being
+ * thawed: a freeze that wants one waits, a release does not count it. */
+void holds_unlock(struct holds *hs, struct hold *h)
+{
+	if (h) {
+		h->v[H_STATE] = HOLD_THAWING;
+		hold_save(hs, h);
+	}
+	if (hs->lock >= 0)
+		close(hs->lock);
+	hs->lock = -1;
 }
 
 void holds_close(struct holds *hs)

@@ -74,6 +74,7 @@ int hook_load(struct hooks *h, const char *spec)
 		return -1;
 	if (!S_ISDIR(st.st_mode)) {
 		h->path = malloc(sizeof(*h->path));
+		/* hook_load runs at startup only: no watchdog or agent loop here */
 		if (!h->path)
 			die("out of memory", NULL, NULL);
 		h->path[0] = (char *)spec;
@@ -98,7 +99,7 @@ int hook_load(struct hooks *h, const char *spec)
 			return -1;
 		}
 		char **np = realloc(h->path, (h->n + 1) * sizeof(*np));
-		if (!np)
+		if (!np) /* startup only, as above */
 			die("out of memory", NULL, NULL);
 		h->path = np;
 		h->path[h->n++] = p;

@@ -1,5 +1,8 @@
 /* One freeze, from its plan to its thaw: hooks, the flush, the watchdog,
- * the hold, children before parents, and a thaw whatever happens. */
+ * the hold, children before parents, and a thaw whatever happens. Its
+ * die() and quit() calls are the freeze applet's own top level: the agent
+ * runs freeze as a program of its own, and the watchdog, a fork made here,
+ * never returns to this code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +14,19 @@
 
 #include "qfs.h"
 
+
+/* Milliseconds to the deadline for sig_wait: -1 for none. */
+static int deadline_left(int64_t end)
+{
+	if (!end)
+		return -1;
+	int64_t left = end - now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static _Noreturn void abort_freeze(struct job *j, int code);
+static void stop_if_asked(struct job *j);
+static void expire(struct job *j);
 
 /* Output that would land on a filesystem about to be frozen waits in memory. */
 static void hold_output(const struct job *j)
@@ -39,7 +55,7 @@ static char *mounts_env(const struct job *j)
 		len += strlen(j->list[i]->target) + 1;
 	char *e = malloc(len), *p = e;
 	if (!e)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	p = stpcpy(p, "QFS_MOUNTPOINTS=");
 	for (size_t i = 0; i < j->n; i++)
 		p = stpcpy(stpcpy(p, i ? "\n" : ""), j->list[i]->target);
@@ -64,7 +80,7 @@ static int name_hold(struct job *j)
 	stpcpy(stpcpy(p, "."), fmt_uint(num + 23, h->v[H_START]));
 	h->fs = malloc((j->n + 1) * sizeof(*h->fs));
 	if (!h->fs)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	return 1;
 }
 
@@ -80,34 +96,62 @@ static void hold_fill(struct job *j, int all)
 	}
 }
 
-/* Takes the lock and reserves the hold before anything is frozen, so that an
- * unwritable state directory fails with nothing frozen. */
+/* Before anything is frozen, under the lock: what a live hold keeps frozen
+ * is joined, and this freeze's hold is written as freezing, so that an
+ * unwritable state directory fails with nothing frozen and a freeze that
+ * starts meanwhile waits for this one's outcome instead of freezing too.
+ * A hold still freezing or thawing one of this job's filesystems is waited
+ * for with the lock let go (its FIFREEZE may wait on a filesystem whose
+ * thaw needs the lock). */
 static int holds_begin(struct job *j)
 {
 	struct hold *h = &j->mine;
-	if (holds_open(&j->hs, 1))
+	if (holds_open(&j->hs, HOLDS_CREATE))
 		return -1;
+	for (size_t i = 0; i < j->n; i++) {
+		struct mnt *m = j->list[i];
+		const struct hold *o = holds_with(&j->hs, (unsigned long long)m->dev, NULL, ~0);
+		m->frozen = o ? FS_JOINED : 0;
+		m->holder = o ? o->v[H_PID] : 0;
+		if (!o || o->v[H_STATE] == HOLD_KEPT)
+			continue;
+		holds_close(&j->hs);
+		stop_if_asked(j);
+		if (!deadline_left(j->end)) {
+			expire(j);
+			abort_freeze(j, EXIT_DEADLINE);
+		}
+		sig_wait(-1, 20);
+		if (holds_open(&j->hs, HOLDS_CREATE))
+			return -1;
+		i = (size_t)-1;
+	}
 	h->kind = j->kind;
 	h->v[H_TIME] = now_s();
 	h->v[H_DEADLINE] = j->timeout ? h->v[H_TIME] + j->timeout : 0;
 	h->v[H_WATCHDOG] = j->wd > 0 ? (unsigned long long)j->wd : 0;
 	h->v[H_WDSTART] = proc_start(h->v[H_WATCHDOG]);
+	h->v[H_STATE] = HOLD_FREEZING;
 	hold_fill(j, 1);
-	return hold_save(&j->hs, h);
+	j->held = !hold_save(&j->hs, h);
+	holds_close(&j->hs);
+	return j->held ? 0 : -1;
 }
 
-/* The hold names what this freeze keeps frozen (none: no hold), and the
- * lock is let go. */
+/* The hold names what this freeze keeps frozen (none: no hold), under the
+ * lock taken again (within about 2 s: frozen, qfs waits for nobody). */
 static int holds_commit(struct job *j, size_t count)
 {
-	int rc = 0;
-	if (j->hs.lock < 0)
+	int rc;
+	if (!j->held)
 		return 0;
+	if (holds_open(&j->hs, HOLDS_BRIEF))
+		return -1;
 	hold_fill(j, 0);
 	j->mine.v[H_FROZEN_MS] = (unsigned long long)j->frozen_ms;
-	if (count)
-		rc = hold_save(&j->hs, &j->mine);
-	else
+	j->mine.v[H_STATE] = HOLD_KEPT;
+	rc = count ? hold_save(&j->hs, &j->mine) : 0;
+	if (!count)
 		hold_drop(&j->hs, &j->mine);
 	j->held = count && !rc;
 	holds_close(&j->hs);
@@ -123,56 +167,58 @@ static void disarm(struct job *j)
 }
 
 /* -v's "joined /x (held by 123)", "kept /x frozen (held by 123)" */
-static void held_by(const char *what, const struct mnt *m, const char *how, const struct hold *o)
+static void held_by(const char *what, const struct mnt *m, const char *how, unsigned long long pid)
 {
 	out_str(&qout, what);
 	out_escaped(&qout, m->target);
 	out_str(&qout, how);
 	out_str(&qout, " (held by ");
-	out_num(&qout, o->v[H_PID]);
+	out_num(&qout, pid);
 	out_str(&qout, ")\n");
 }
 
-/* At release: thaw m (FS_FROZEN) or leave it to another live hold (0).
- * m->lost when it was thawed under this freeze, so a snapshot taken
- * meanwhile may not be consistent (said after the thaw: nothing is written
- * while anything may be frozen). */
+/* At release, under the lock: thaw m (FS_FROZEN) or leave it to another
+ * live hold (0). m->lost when, after the freeze, `qfs thaw` took it out of
+ * this freeze's hold (it is thawed all the same if no hold keeps it: that
+ * thaw may have come before this freeze's FIFREEZE). */
 static void settle(struct job *j, struct mnt *m, const struct hold *mine)
 {
-	const struct hold *o;
-	if (!hold_lists(mine, m->dev)) {
-		/* `qfs thaw` took it out of the hold: no longer this freeze's */
-		m->frozen = 0;
-		m->lost = 1;
-		return;
-	}
-	/* a FIFREEZE that succeeds says another program thawed it; it is frozen
-	 * again now, for the holds that still need it */
-	m->lost = fs_freeze(m->fd) == 0;
-	o = holds_keeping(&j->hs, (unsigned long long)m->dev, mine);
+	const struct hold *o = holds_keeping(&j->hs, (unsigned long long)m->dev, mine);
+	m->lost = j->mine.v[H_STATE] == HOLD_KEPT && !hold_lists(mine, m->dev);
 	m->frozen = o ? 0 : FS_FROZEN;
-	if (o) {
+	if (o && !m->lost) {
 		j->kept++;
 		if (j->verbose)
-			held_by("kept ", m, " frozen", o);
+			held_by("kept ", m, " frozen", o->v[H_PID]);
 	}
 }
 
 /* This freeze's filesystems, thawed parents first, except those another
- * live hold keeps frozen. Returns -1 when a thaw failed or a filesystem was
- * thawed under this freeze. */
+ * live hold keeps frozen. The hold says "thawing" while they are (a freeze
+ * that wants them waits), with the lock let go, and goes after. When the
+ * holds cannot be read in time, what this process froze itself is thawed
+ * all the same. Returns -1 when a thaw failed or a filesystem was thawed
+ * under this freeze. */
 static int release(struct job *j, int verbose, size_t *count)
 {
-	int rc = 0;
+	int rc = 0, probe = 0;
 	struct hold *mine = NULL;
 	disarm(j);
-	if (j->held && holds_open(&j->hs, 0))
+	if (j->held && holds_open(&j->hs, HOLDS_BRIEF))
 		rc = -1; /* unreadable: thaw what this process froze itself */
-	else if (j->held)
+	else if (j->held && j->hs.lock >= 0) {
+		probe = j->mine.v[H_STATE] == HOLD_KEPT;
 		mine = holds_find(&j->hs, j->mine.name);
-	for (size_t i = 0; i < j->n && j->hs.lock >= 0; i++)
-		if (j->list[i]->frozen)
-			settle(j, j->list[i], mine);
+		for (size_t i = 0; i < j->n; i++)
+			if (j->list[i]->frozen)
+				settle(j, j->list[i], mine);
+	}
+	holds_unlock(&j->hs, mine);
+	/* after the freeze, a FIFREEZE that succeeds says another program
+	 * thawed it (frozen by this freeze, no other hold keeps it) */
+	for (size_t i = 0; i < j->n && probe; i++)
+		if (j->list[i]->frozen == FS_FROZEN)
+			j->list[i]->lost |= fs_freeze(j->list[i]->fd) == 0;
 	if (fs_thaw_list(j->list, j->n, 0, verbose, count))
 		rc = -1;
 	for (size_t i = 0; i < j->n; i++) {
@@ -205,17 +251,13 @@ static int undo(struct job *j, int verbose, size_t *count)
 	return rc;
 }
 
-/* A failure while freezing: thaw what was frozen (no other hold can keep it:
- * the lock was held throughout), drop the reservation, and exit. */
-static _Noreturn void abort_freeze(struct job *j, int code)
+/* A failure while freezing: thaw what was frozen and what was joined and
+ * no other hold keeps now, drop the hold, and exit (the freeze applet's
+ * own top level: no watchdog or agent runs this). */
+static void abort_freeze(struct job *j, int code)
 {
-	size_t n;
-	fs_thaw_list(j->list, j->n, 0, 0, &n);
-	if (j->hs.lock >= 0)
-		hold_drop(&j->hs, &j->mine);
-	holds_close(&j->hs);
 	undo(j, 0, NULL);
-	quit(code);
+	quit(code); /* freeze only: see the top */
 }
 
 /* After m's FIFREEZE: 0 for a failure that stops the freeze. */
@@ -261,16 +303,14 @@ static void freeze_some(struct job *j)
 	struct mnt **together = malloc(2 * j->n * sizeof(*together) + 1), **single;
 	size_t n = 0, k = 0;
 	if (!together)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	single = together + j->n;
 	for (size_t i = 0; i < j->n; i++) {
 		struct mnt *m = j->list[i];
 		m->err = ECANCELED;
-		if (m->skip)
+		if (m->skip || m->frozen == FS_JOINED)
 			continue;
-		if (holds_keeping(&j->hs, (unsigned long long)m->dev, NULL))
-			m->frozen = FS_JOINED;
-		else if (fs_alone(&j->t, m))
+		if (fs_alone(&j->t, m))
 			together[n++] = m;
 		else
 			single[k++] = m;
@@ -309,7 +349,7 @@ static size_t freeze_all(struct job *j)
 		} else if (m->frozen == FS_JOINED) {
 			count++;
 			if (j->verbose)
-				held_by("joined ", m, "", holds_keeping(&j->hs, (unsigned long long)m->dev, NULL));
+				held_by("joined ", m, "", m->holder);
 		} else if (!e) {
 			count++;
 			if (j->verbose)
@@ -326,15 +366,6 @@ static size_t freeze_all(struct job *j)
 	if (j->verbose)
 		fs_frozen_count(count, j->frozen_ms, j->flushed, j->flush_ms, foreign, j->at_once);
 	return count;
-}
-
-/* Milliseconds to the deadline for sig_wait: -1 for none. */
-static int deadline_left(int64_t end)
-{
-	if (!end)
-		return -1;
-	int64_t left = end - now_ms();
-	return left > 0 ? (int)left : 0;
 }
 
 /* -- CMD: run it, wait for it, pass on the signals that stop qfs. */
@@ -361,14 +392,17 @@ static int run_cmd(struct job *j, char **cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* --hold: until end of input, a "thaw" line, a signal or the deadline. */
+/* --hold: until end of input, a "thaw" line, a signal or the deadline,
+ * which is looked at before every read: input that never pauses (yes,
+ * /dev/zero) cannot hold it off. Read in blocks; len is how much of the
+ * line so far is "thaw", 5 once it cannot be. */
 static void hold(struct job *j)
 {
-	char line[8];
+	char buf[4096];
 	size_t len = 0;
 	for (;;) {
 		int s = sig_wait(0, deadline_left(j->end));
-		if (s == -1 && j->end) {
+		if (!deadline_left(j->end)) {
 			expire(j);
 			return;
 		}
@@ -376,19 +410,14 @@ static void hold(struct job *j)
 			return;
 		if (s != 0)
 			continue;
-		char c;
-		ssize_t r = read(0, &c, 1);
+		ssize_t r = read(0, buf, sizeof(buf));
 		if (r <= 0)
 			return;
-		if (c != '\n') {
-			len += len < sizeof(line);
-			if (len <= sizeof(line))
-				line[len - 1] = c;
-			continue;
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && len == 4)
+				return;
+			len = buf[i] == '\n' ? 0 : len < 4 && buf[i] == "thaw"[len] ? len + 1 : 5;
 		}
-		if (len == 4 && !memcmp(line, "thaw", 4))
-			return;
-		len = 0;
 	}
 }
 
@@ -397,7 +426,7 @@ static char *lost_message(char **cmd)
 	const char *what = cmd ? cmd[0] : "held";
 	char *s = malloc(strlen(what) + 48);
 	if (!s)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	stpcpy(stpcpy(stpcpy(s, "was thawed by another command while "), what), cmd ? " ran" : "");
 	return s;
 }
@@ -420,7 +449,7 @@ int job_plan(struct job *j, const char *file, char **paths, int npaths, const ch
 	mtab_classify(&j->t, npaths > 0);
 	j->list = malloc((j->t.n + 1) * sizeof(*j->list));
 	if (!j->list)
-		die("out of memory", NULL, NULL);
+		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	j->n = fs_plan(&j->t, j->list);
 	return 0;
 }
@@ -434,7 +463,7 @@ size_t job_freeze(struct job *j, char **cmd)
 	j->hooks.mounts = mounts_env(j);
 	j->hooks.verbose = j->verbose;
 	if (sig_setup())
-		die("signalfd", errstr(errno), NULL);
+		die("signalfd", errstr(errno), NULL); /* freeze only: see the top */
 	if (hook_run(&j->hooks, "freeze", &j->hooks_ran) || sig_stop_pending() || prepare(j))
 		abort_freeze(j, sig_stop_pending() ? 128 + sig_stop_pending() : EXIT_FAIL);
 	hold_output(j);
@@ -449,12 +478,19 @@ size_t job_freeze(struct job *j, char **cmd)
 		if (j->wd < 0)
 			abort_freeze(j, EXIT_FAIL);
 	}
-	if (keep && holds_begin(j))
-		abort_freeze(j, EXIT_FAIL);
 	j->lost = lost_message(cmd);
 	if (j->timeout)
 		j->end = now_ms() + (int64_t)j->timeout * 1000;
+	if (keep && holds_begin(j))
+		abort_freeze(j, EXIT_FAIL);
+#ifdef QFS_MUTANT_LOCK_AROUND_FREEZE
+	struct holds around; /* make mutants: the lock held while FIFREEZE waits */
+	holds_open(&around, 0);
+#endif
 	size_t frozen = freeze_all(j);
+#ifdef QFS_MUTANT_LOCK_AROUND_FREEZE
+	holds_close(&around);
+#endif
 	if (holds_commit(j, frozen))
 		abort_freeze(j, EXIT_FAIL);
 	return frozen;

@@ -99,7 +99,8 @@ _Noreturn static void run(const struct applet *a, int argc, char **argv)
 	if (!strcmp(a->name, "fsfreeze")) {
 		applet_name = "fsfreeze";
 	} else {
-		strncat(name, a->name, sizeof(name) - 5);
+		/* applet names are config/applets' words, all far shorter */
+		stpcpy(name + 4, a->name);
 		applet_name = name;
 	}
 	applet_usage = a->usage;

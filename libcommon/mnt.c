@@ -184,7 +184,7 @@ int mtab_select(struct mtab *t, char **paths, int n)
 		struct stat st;
 		size_t j = t->n;
 		if (!*paths[i])
-			die("-m", "empty mount point", NULL);
+			die("-m", "empty mount point", NULL); /* an applet's startup only */
 		if (stat(paths[i], &st) || (t->info && mount_id_at(AT_FDCWD, paths[i], &id))) {
 			complain_errno(paths[i], NULL);
 			return -1;

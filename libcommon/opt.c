@@ -15,7 +15,7 @@ void opt_init(struct optstate *s, char **argv)
 static void help(void)
 {
 	out_str(&qout, applet_usage);
-	quit(EXIT_OK);
+	quit(EXIT_OK); /* --help: option parsing, an applet's startup only */
 }
 
 static const char *need_arg(struct optstate *s, const char *shown)

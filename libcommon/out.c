@@ -9,6 +9,7 @@
 
 struct out qout = {1, 0, 0, 0, 0};
 struct out qerr = {2, 0, 0, 0, 0};
+int out_errno; /* the first failed write to standard output */
 
 static void write_all(int fd, const char *s, size_t n)
 {
@@ -16,8 +17,12 @@ static void write_all(int fd, const char *s, size_t n)
 		ssize_t w = write(fd, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			/* a reader that went away is no error of the output's */
+			if (fd == 1 && errno != EPIPE)
+				out_errno = errno;
 			return;
+		}
 		s += w;
 		n -= (size_t)w;
 	}

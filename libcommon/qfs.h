@@ -26,6 +26,7 @@ struct out {
 	char *buf;
 };
 extern struct out qout, qerr;
+extern int out_errno;
 void out_mem(struct out *o, const char *s, size_t n);
 void out_str(struct out *o, const char *s);
 void out_chr(struct out *o, char c);
@@ -132,7 +133,8 @@ struct mnt {
 	unsigned char frozen; /* FS_FROZEN by this process, or FS_JOINED: kept frozen by another qfs freeze */
 	unsigned char lost;   /* thawed under this freeze by another command */
 	int fd;
-	int err; /* the errno of its syncfs or FIFREEZE, 0 if none */
+	int err;                   /* the errno of its syncfs or FIFREEZE, 0 if none */
+	unsigned long long holder; /* FS_JOINED: the pid of the hold it joined */
 };
 enum { FS_FROZEN = 1, FS_JOINED, FS_THAWING };
 struct names {
@@ -190,7 +192,9 @@ int fs_freeze_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, si
 /* hold.c: one file per freeze that keeps filesystems frozen, so that
  * overlapping freezes never thaw each other. */
 enum hold_kind { HOLD_PLAIN, HOLD_TIMEOUT, HOLD_CMD, HOLD_HOLD, NKINDS };
-enum hold_value { H_PID, H_START, H_TIME, H_DEADLINE, H_WATCHDOG, H_WDSTART, H_FROZEN_MS, NVALUES };
+enum hold_value { H_PID, H_START, H_TIME, H_DEADLINE, H_WATCHDOG, H_WDSTART, H_FROZEN_MS, H_STATE, NVALUES };
+enum hold_state { HOLD_KEPT, HOLD_FREEZING, HOLD_THAWING }; /* H_STATE */
+enum { HOLDS_CREATE = 1, HOLDS_BRIEF = 2 };                 /* holds_open */
 struct holdfs {
 	unsigned long long dev, id; /* the filesystem, and the mount it was opened through */
 	char *target;
@@ -212,8 +216,10 @@ extern const char *const hold_kinds[];
 const char *state_dir(void);
 const char *state_existing_dir(char *buf, size_t size);
 unsigned long long proc_start(unsigned long long pid);
-int holds_open(struct holds *hs, int create);
+int holds_open(struct holds *hs, int flags);
+void holds_unlock(struct holds *hs, struct hold *h);
 void holds_close(struct holds *hs);
+const struct hold *holds_with(const struct holds *hs, unsigned long long dev, const struct hold *except, int mask);
 const struct hold *holds_keeping(const struct holds *hs, unsigned long long dev, const struct hold *except);
 struct hold *holds_find(struct holds *hs, const char *name);
 int hold_lists(const struct hold *h, unsigned long long dev);
@@ -258,7 +264,7 @@ struct job {
 	pid_t wd;
 	size_t kept;      /* released but left frozen for another hold */
 	char *lost;       /* "was thawed by another command while CMD ran" */
-	struct holds hs;  /* locked from the reservation until the hold is written */
+	struct holds hs;  /* open (and locked) only while holds are read or written */
 	struct hold mine; /* name empty: no hold is kept */
 	int64_t flush_ms, frozen_ms;
 	size_t at_once; /* how many were frozen at the same time */

@@ -102,9 +102,8 @@ static int run_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, s
 			late = 1;
 			if (!freeze)
 				break;
-			for (size_t i = 0; i < njob; i++)
-				if (job[i]->frozen == FS_FROZEN)
-					fs_thaw(job[i]->fd);
+			size_t thawed;
+			fs_thaw_list(job, njob, 0, 0, &thawed);
 			continue;
 		}
 		if (s > 0) {

@@ -15,22 +15,31 @@
 #include "qfs.h"
 
 /* Thaws what the freezer's hold still names and no other live hold keeps
- * frozen, and removes the hold. Without holds (none could be kept) it
- * thaws all of list. A hold that is gone was released or thawed by
- * `qfs thaw`: nothing is left to do. */
+ * frozen, and removes the hold. A hold that is gone was released or thawed
+ * by `qfs thaw`: nothing is left to do. When the holds cannot be read (no
+ * state directory, no memory, not trusted, the lock not had within about
+ * 2 s) it thaws all it holds descriptors for: a filesystem left frozen is
+ * worse than another freeze finding itself thawed, which that freeze
+ * reports. Nothing here exits before the thaw. */
 static _Noreturn void thaw_and_exit(struct mnt **list, size_t n, const char *name, const char *why)
 {
 #ifdef QFS_MUTANT_WATCHDOG_NO_THAW
 	_exit(0); /* make mutants: the watchdog never thaws */
 #endif
-	struct holds hs;
+	struct holds hs = {.dir = -1, .lock = -1};
 	struct hold *mine = NULL;
 	size_t count = 0;
-	if (name && !holds_open(&hs, 0) && hs.lock >= 0 && !(mine = holds_find(&hs, name)))
+	int rc = name ? holds_open(&hs, HOLDS_BRIEF) : -1;
+#ifdef QFS_MUTANT_WATCHDOG_EXIT_UNREAD
+	if (rc)
+		_exit(0); /* make mutants: holds unread, nothing thawed */
+#endif
+	if (!rc && hs.lock >= 0 && !(mine = holds_find(&hs, name)))
 		_exit(0);
 	for (size_t i = 0; i < n; i++)
 		if (mine && (!hold_lists(mine, list[i]->dev) || holds_keeping(&hs, list[i]->dev, mine)))
 			list[i]->fd = -1;
+	holds_unlock(&hs, mine);
 	fs_thaw_list(list, n, 1, 0, &count);
 	if (mine)
 		hold_drop(&hs, mine);
