@@ -30,7 +30,7 @@
 const char agent_usage[] =
 	"Usage: qfs agent [-m METHOD] [-p PATH] [-t SECS] [-H HOOK] [-f FILE] [-dv]\n"
 	"Answer QEMU guest agent freezes: --method virtio-serial (default),\n"
-	"isa-serial, unix-listen; --path; --timeout (600; 0 never); --hook;\n"
+	"isa-serial, unix-listen, hyperv; --path; --timeout (600; 0 never); --hook;\n"
 	"--hook-timeout (60); --pidfile; --daemonize; --verbose.\n"
 	"Exit codes: 0 signal; 1 no channel; 2 usage.\n";
 
@@ -60,15 +60,14 @@ static const char cmds[] =
 	"guest-sync-delimited";
 enum { C_THAW, C_LIST, C_FREEZE, C_STATUS, C_INFO, C_PING, C_SYNC, C_SYNCD, NCMDS };
 
-enum { M_VIRTIO, M_ISA, M_UNIX };
-static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen"};
+enum { M_VIRTIO, M_ISA, M_UNIX, M_HYPERV };
+static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen", "hyperv"};
 
 static struct {
 	int mode, verbose, lsock, chan, hup, nargs;
 	const char *path, *pidfile;
-	pid_t child;    /* the freeze being held, or 0 */
-	int cin, cout;  /* its stdin's write end, its stdout's read end */
-	const char *id; /* the request's "id" member, or NULL */
+	struct child ch; /* the freeze being held: pid 0 if none */
+	const char *id;  /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
 } g;
 static struct jreader rd;
@@ -166,64 +165,21 @@ static void ok(const char *v)
 	ok_tail();
 }
 
-/* One line of the freeze's output (cut to size), or 0 at its end. */
-static int child_line(char *line, size_t size)
-{
-	size_t n = 0;
-	char c;
-	ssize_t r;
-	while ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR)) {
-		if (r <= 0)
-			continue;
-		if (c == '\n')
-			break;
-		if (n < size - 1)
-			line[n++] = c;
-	}
-	line[n] = 0;
-	return r > 0 || n;
-}
-
-/* Reads the freeze's output up to "WORD N" (frozen) or to its end: its
- * count into num, its first error into g.desc after prefix. At its end it
- * is gone: reaped, its pipes closed. Returns -1 when it said an error. */
 static int child_end(const char *word, char *num, const char *prefix)
 {
-	char line[512];
-	int err = 0;
-	size_t w = strlen(word);
-	strcpy(num, "0");
-	while (child_line(line, sizeof(line))) {
-		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
-			strcpy(num, line + w);
-			if (*word == 'f')
-				return 0;
-		} else if (!strncmp(line, "error: ", 7) && !err++) {
-			said(prefix, NULL, line + 7);
-		}
-	}
-	close(g.cin);
-	close(g.cout);
-	waitpid(g.child, NULL, 0);
-	g.child = 0;
-	out_release(&qerr);
-	return -err;
+	return child_read(&g.ch, word, num, &g.desc, prefix);
 }
 
-/* Ends the freeze being held: "thaw", then its count. */
 static int release(char *num)
 {
-	if (write(g.cin, "thaw\n", 5) != 5) {
-		/* it is gone already: its output says how it ended */
-	}
-	return child_end("thawed ", num, "failed to thaw ");
+	return child_release(&g.ch, num, &g.desc);
 }
 
 /* list: the mountpoints array, or NULL for all */
 static void freeze(char *list)
 {
 	char num[24];
-	int n = g.nargs, p[4] = {-1, -1, -1, -1};
+	int n = g.nargs;
 	if (list) {
 		/* decoded where they are: a name never grows */
 		for (char *s = list + 1, *nx; *s == '"'; s = nx) {
@@ -238,20 +194,12 @@ static void freeze(char *list)
 			return ok("0");
 	}
 	argv_[n] = NULL;
-	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) ||
-	    (g.child = spawn(argv_, environ, (int[3]){p[0], p[3], SPAWN_KEEP}, 0)) < 0) {
+	if (child_start(&g.ch, argv_)) {
 		said(errstr(errno), NULL, "");
-		for (int i = 0; i < 4; i++)
-			close(p[i]);
-		g.child = 0;
 		return fail("GenericError");
 	}
-	close(p[0]);
-	close(p[3]);
-	g.cin = p[1];
-	g.cout = p[2];
 	said("qfs freeze failed", NULL, "");
-	if (child_end("frozen ", num, "failed to freeze ") || !g.child)
+	if (child_end("frozen ", num, "failed to freeze ") || !g.ch.pid)
 		return fail("GenericError");
 	if (!strcmp(num, "0")) {
 		release(num);
@@ -267,7 +215,7 @@ static void info(void)
 	const char *name = cmds;
 	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
-		out_str(&g.rep, g.child && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
+		out_str(&g.rep, g.ch.pid && (i == C_LIST || i == C_FREEZE) ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
 		out_str(&g.rep, name);
 		out_str(&g.rep, "\", \"success-response\": true}");
@@ -322,12 +270,12 @@ static void run(int c, char *args)
 	char num[24] = "0";
 	switch (c) {
 	case C_THAW:
-		if (g.child && release(num))
+		if (g.ch.pid && release(num))
 			return fail("GenericError");
 		return ok(num);
 	case C_LIST: return freeze(val);
 	case C_FREEZE: return freeze(NULL);
-	case C_STATUS: return ok(g.child ? "\"frozen\"" : "\"thawed\"");
+	case C_STATUS: return ok(g.ch.pid ? "\"frozen\"" : "\"thawed\"");
 	case C_INFO: return info();
 	case C_PING: return ok("{}");
 	case C_SYNC:
@@ -340,10 +288,14 @@ static void run(int c, char *args)
  * watchdog thawed). */
 static void check_child(void)
 {
-	struct pollfd p = {g.cout, POLLIN, 0};
+	struct pollfd p = {g.ch.out, POLLIN, 0};
 	char num[24];
-	if (g.child && poll(&p, 1, 0) > 0)
+	unsigned long long n = 0;
+	if (g.ch.pid && poll(&p, 1, 0) > 0) {
 		child_end("thawed ", num, "");
+		parse_uint(num, ~0ULL, &n);
+		kmsg("agent", n, "the host did not thaw by -t", 1);
+	}
 }
 
 static void request(char *p)
@@ -382,11 +334,11 @@ static void request(char *p)
 		name += strlen(name) + 1;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
-	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
+	if (c == NCMDS && !(g.ch.pid && !strncmp(g.name.buf, "guest-", 6))) {
 		said("The command ", exec, " has not been found");
 		return fail("CommandNotFound");
 	}
-	if (g.child && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
+	if (g.ch.pid && (c == C_LIST || c == C_FREEZE || c == NCMDS)) {
 		said("Command ", exec, " has been disabled: the agent is in frozen state");
 		return fail("CommandNotFound");
 	}
@@ -409,6 +361,12 @@ static void feed(const char *b, ssize_t n)
 static void input(void)
 {
 	char b[4096];
+	/* a device that fails: opened again twice a second */
+	if (g.mode == M_HYPERV) {
+		if (hyperv_request(g.chan, &g.ch, argv_, &g.desc))
+			g.chan = -1;
+		return;
+	}
 	ssize_t n = read(g.chan, b, sizeof(b));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -445,7 +403,7 @@ static void client(void)
 static _Noreturn void finish(void)
 {
 	char num[24];
-	if (g.child)
+	if (g.ch.pid)
 		release(num);
 	if (g.pidfile)
 		unlink(g.pidfile);
@@ -459,7 +417,7 @@ static void channel(void)
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct termios t;
 	if (g.mode != M_UNIX) {
-		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		g.chan = g.mode == M_HYPERV ? hyperv_open(g.path) : open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
 		/* tcgetattr and tcsetattr(TCSANOW) without their wrappers */
@@ -522,12 +480,14 @@ static _Noreturn void loop(void)
 			 : g.chan >= 0 ? g.chan
 				       : g.lsock,
 			 POLLIN, 0},
-			{g.child ? g.cout : -1, POLLIN, 0},
+			{g.ch.pid ? g.ch.out : -1, POLLIN, 0},
 		};
 		/* a port without a host reads as hung up until one comes: look
 		 * again twice a second instead of spinning */
 		poll(p, 3, g.hup ? 500 : -1);
 		g.hup = 0;
+		if (g.mode == M_HYPERV && g.chan < 0)
+			g.hup = (g.chan = hyperv_open(g.path)) < 0;
 		for (int s; (s = sig_wait(-1, 0)) > 0;) {
 			if (s == SIGCHLD)
 				while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -556,7 +516,7 @@ int agent_main(int argc, char **argv)
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
 			for (g.mode = 0; strcmp(o.arg, methods[g.mode]) != 0;)
-				if (++g.mode > M_UNIX)
+				if (++g.mode > M_HYPERV)
 					usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
@@ -578,7 +538,9 @@ int agent_main(int argc, char **argv)
 	if (!g.path && g.mode == M_UNIX)
 		usage_error("-m unix-listen", "needs -p PATH");
 	if (!g.path)
-		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
+		g.path = g.mode == M_ISA      ? "/dev/ttyS0"
+			 : g.mode == M_HYPERV ? "/dev/vmbus/hv_vss"
+					      : "/dev/virtio-ports/org.qemu.guest_agent.0";
 	if (hook && hook_load(&h, hook))
 		return EXIT_FAIL;
 	g.nargs = strcmp(argv_[6], "0") ? 7 : 5;
