@@ -80,6 +80,17 @@ vmtest: qfs
 agenttest: qfs
 	scripts/agenttest ./qfs
 
+# `qfs agent -m hyperv` in such a guest against tests/hv/hvvss.c, a CUSE
+# server that emulates the kernel's /dev/vmbus/hv_vss and plays the Hyper-V
+# host; Debian's hv_vss_daemon answers the same script where it can be had
+# (see scripts/hvtest). glibc's static link: musl has no <linux/fuse.h>.
+hvtest: qfs build/hvvss
+	scripts/hvtest ./qfs build/hvvss
+
+build/hvvss: tests/hv/hvvss.c
+	@mkdir -p build
+	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+
 # install: qfs, its man page, and links only under names no other software is
 # known to ship: fsthaw, mountlist, decode-mntname (those built). freeze, thaw
 # and status are too generic for a system directory (Fedora's freeze
@@ -124,7 +135,7 @@ debtest: deb
 	scripts/debtest build/deb
 
 FORCE:
-.PHONY: FORCE all vmtest agenttest test sanitize-test mutants demo bench install uninstall clean deb debtest
+.PHONY: FORCE all vmtest agenttest hvtest test sanitize-test mutants demo bench install uninstall clean deb debtest
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.

@@ -363,8 +363,10 @@ static void input(void)
 	char b[4096];
 	/* a device that fails: opened again twice a second */
 	if (g.mode == M_HYPERV) {
-		if (hyperv_request(g.chan, &g.ch, argv_, &g.desc))
+		if (hyperv_request(g.chan, &g.ch, argv_, &g.desc)) {
 			g.chan = -1;
+			g.hup = 1;
+		}
 		return;
 	}
 	ssize_t n = read(g.chan, b, sizeof(b));
