@@ -40,11 +40,11 @@ enum { DEVICE_INIT, READY, USERSPACE_REQ };
 static struct {
 	int cuse, cmd;
 	long freeze_ms, other_ms;
-	int opened, state, op;   /* op: the host's request being served, or -1 */
+	int opened, state, op; /* op: the host's request being served, or -1 */
 	long deadline, refuse_until;
-	unsigned char out[12];   /* the message the daemon has yet to read */
+	unsigned char out[12]; /* the message the daemon has yet to read */
 	size_t outlen;
-	int reading;             /* a read waits for a message */
+	int reading; /* a read waits for a message */
 	uint64_t read_unique, poll_kh;
 	uint32_t read_size;
 	int poll_waits;
@@ -94,8 +94,7 @@ static void reply(uint64_t unique, int error, const void *data, size_t len)
 /* The host hears back: hv_snapshot.c's vss_respond_to_host. */
 static void to_host(unsigned error, const char *why)
 {
-	say("= %s: %s%s", op_name(k.op), error == 0 ? "HV_S_OK" : error == HV_E_FAIL ? "HV_E_FAIL" : "other",
-	    why);
+	say("= %s: %s%s", op_name(k.op), error == 0 ? "HV_S_OK" : error == HV_E_FAIL ? "HV_E_FAIL" : "other", why);
 	k.op = -1;
 	k.deadline = 0;
 	if (k.state > READY)
@@ -186,7 +185,8 @@ static void cuse_init(uint64_t unique, const struct cuse_init_in *in)
 	static const char info[] = "DEVNAME=vmbus/hv_vss";
 	const char *name = getenv("HVVSS_DEVNAME");
 	unsigned char b[sizeof(struct cuse_init_out) + 128];
-	struct cuse_init_out o = {.major = FUSE_KERNEL_VERSION, .minor = in->minor, .max_read = 65536, .max_write = 65536};
+	struct cuse_init_out o = {
+		.major = FUSE_KERNEL_VERSION, .minor = in->minor, .max_read = 65536, .max_write = 65536};
 	size_t n = sizeof(info);
 	memcpy(b, &o, sizeof(o));
 	if (name && strlen(name) < 100)
