@@ -140,6 +140,17 @@ archtest: $(ARCHTEST_QFS)
 agenttest: qfs
 	scripts/agenttest ./qfs
 
+# `qfs agent -m hyperv` in such a guest against tests/hv/hvvss.c, a CUSE
+# server that emulates the kernel's /dev/vmbus/hv_vss and plays the Hyper-V
+# host; Debian's hv_vss_daemon answers the same script where it can be had
+# (see scripts/hvtest). glibc's static link: musl has no <linux/fuse.h>.
+hvtest: qfs build/hvvss
+	scripts/hvtest ./qfs build/hvvss
+
+build/hvvss: tests/hv/hvvss.c
+	@mkdir -p build
+	gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+
 # install: qfs, its man page, and links only under names no other software is
 # known to ship: fsthaw, mountlist, decode-mntname (those built). freeze, thaw
 # and status are too generic for a system directory (Fedora's freeze
@@ -184,7 +195,7 @@ debtest: deb
 	scripts/debtest build/deb
 
 FORCE:
-.PHONY: FORCE all vmtest agenttest test sanitize-test mutants demo bench install uninstall clean deb debtest
+.PHONY: FORCE all vmtest agenttest hvtest test sanitize-test mutants demo bench install uninstall clean deb debtest
 
 # Fuzzing with libFuzzer (clang): each target replays its regression inputs,
 # then runs FUZZ_SECONDS; any crash, leak or sanitizer report fails.
@@ -195,7 +206,7 @@ FUZZ_FLAGS   = -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB     = libcommon/mnt.c libcommon/parse.c libcommon/read.c libcommon/decode.c libcommon/out.c \
                libcommon/err.c libcommon/opt.c libcommon/fs.c libcommon/json.c libcommon/sig.c libcommon/hook.c \
-               libcommon/path.c libcommon/guest.c tests/fuzz/support.c
+               libcommon/path.c libcommon/guest.c libcommon/child.c libcommon/hyperv.c tests/fuzz/support.c
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HDR)
 	@mkdir -p build/fuzz

@@ -30,7 +30,7 @@
 const char agent_usage[] =
 	"Usage: qfs agent [-m METHOD] [-p PATH] [-t SECS] [-H HOOK] [-f FILE] [-b LIST] [-dv]\n"
 	"Answer QEMU guest agent requests: --method virtio-serial (default),\n"
-	"isa-serial, unix-listen; --path; --timeout (600; 0 never); --hook;\n"
+	"isa-serial, unix-listen, hyperv; --path; --timeout (600; 0 never); --hook;\n"
 	"--hook-timeout (60); --pidfile; --block-rpcs; --daemonize; --verbose.\n"
 	"Exit codes: 0 signal; 1 no channel; 2 usage.\n";
 
@@ -89,19 +89,16 @@ enum {
 /* What qemu-ga still answers while frozen */
 enum { FROZEN_OK = 1 << C_THAW | 1 << C_STATUS | 1 << C_INFO | 1 << C_PING | 1 << C_SYNC | 1 << C_SYNCD };
 
-enum { M_VIRTIO, M_ISA, M_UNIX };
-static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen"};
+enum { M_VIRTIO, M_ISA, M_UNIX, M_HYPERV };
+static const char *const methods[] = {"virtio-serial", "isa-serial", "unix-listen", "hyperv"};
 
 static struct {
 	int mode, verbose, lsock, chan, hup, nargs;
 	unsigned blocked; /* bit c: command c is disabled by -b */
 	const char *path, *pidfile;
-	pid_t child;    /* the freeze being held, or 0 */
-	int cin, cout;  /* its stdin's write end, its stdout's read end */
-	const char *id; /* the request's "id" member, or NULL */
+	struct child ch; /* the freeze being held: pid 0 if none */
+	const char *id;  /* the request's "id" member, or NULL */
 	struct out rep, desc, name;
-	/* now_s() past which the freeze's "frozen N" is not waited for, or 0 */
-	unsigned long long until;
 } g;
 static struct jreader rd;
 
@@ -199,95 +196,30 @@ static void ok(const char *v)
 	ok_tail();
 }
 
-static _Noreturn void finish(void);
-
-/* A freeze that does not answer in time (a FIFREEZE waiting in the kernel)
- * keeps the agent deaf no longer: it is told to end (it thaws whatever it
- * froze once the kernel returns) and left to end by itself; a signal that
- * stops the agent stops it too. Returns 0 when its output can be read. */
-static int child_ready(void)
-{
-	while (g.until) {
-		int s = sig_wait(g.cout, 1000);
-		if (!s)
-			return 0;
-		if (now_s() < g.until && (s < 0 || s == SIGCHLD || s == SIGUSR1 || s == SIGUSR2))
-			continue;
-		kill(g.child, SIGTERM);
-		close(g.cin);
-		close(g.cout);
-		g.child = 0;
-		g.until = 0;
-		if (s > 0)
-			finish();
-		return -1;
-	}
-	return 0;
-}
-
-/* One line of the freeze's output (cut to size), or 0 at its end or when
- * it does not answer in time (g.child 0 then). */
-static int child_line(char *line, size_t size)
-{
-	size_t n = 0;
-	char c;
-	ssize_t r = 0;
-	while (!child_ready() && ((r = read(g.cout, &c, 1)) > 0 || (r < 0 && errno == EINTR))) {
-		if (r <= 0)
-			continue;
-		if (c == '\n')
-			break;
-		if (n < size - 1)
-			line[n++] = c;
-	}
-	line[n] = 0;
-	return r > 0 || n;
-}
-
-/* Reads the freeze's output up to "WORD N" (frozen) or to its end: its
- * count into num, its first error into g.desc after prefix. At its end it
- * is gone: reaped, its pipes closed. Returns -1 when it said an error. */
 static int child_end(const char *word, char *num, const char *prefix)
 {
-	char line[512];
-	int err = 0;
-	size_t w = strlen(word);
-	strcpy(num, "0");
-	while (child_line(line, sizeof(line))) {
-		if (!strncmp(line, word, w) && strlen(line) < w + 22) {
-			strcpy(num, line + w);
-			if (*word == 'f')
-				return 0;
-		} else if (!strncmp(line, "error: ", 7) && !err++) {
-			said(prefix, NULL, line + 7);
-		}
-	}
-	if (!g.child) {
-		said("qfs freeze timed out", NULL, "");
-		return -1;
-	}
-	close(g.cin);
-	close(g.cout);
-	waitpid(g.child, NULL, 0);
-	g.child = 0;
-	out_release(&qerr);
-	return -err;
+	return child_read(&g.ch, word, num, &g.desc, prefix);
 }
 
-/* Ends the freeze being held: "thaw", then its count. */
+/* The wait for the freeze child's answer ends at the -t deadline, or at a
+ * fixed bound for -t 0 (no deadline), so that the agent stays responsive. */
+static void bound(void)
+{
+	unsigned long long t = 0;
+	parse_uint(argv_[6], ~0ull, &t);
+	g.ch.until = now_s() + (t ? t : 600) + 1;
+}
+
 static int release(char *num)
 {
-	if (write(g.cin, "thaw\n", 5) != 5) {
-		/* it is gone already: its output says how it ended */
-	}
-	return child_end("thawed ", num, "failed to thaw ");
+	return child_release(&g.ch, num, &g.desc);
 }
 
 /* list: the mountpoints array, or NULL for all */
 static void freeze(char *list)
 {
 	char num[24];
-	int n = g.nargs, p[4] = {-1, -1, -1, -1};
+	int n = g.nargs;
 	if (list) {
 		/* decoded where they are: a name never grows */
 		for (char *s = list + 1, *nx; *s == '"'; s = nx) {
@@ -302,26 +234,15 @@ static void freeze(char *list)
 			return ok("0");
 	}
 	argv_[n] = NULL;
-	if (pipe2(p, O_CLOEXEC) || pipe2(p + 2, O_CLOEXEC) ||
-	    (g.child = spawn(argv_, environ, (int[3]){p[0], p[3], SPAWN_KEEP}, 0)) < 0) {
+	if (child_start(&g.ch, argv_)) {
 		said(errstr(errno), NULL, "");
-		for (int i = 0; i < 4; i++)
-			close(p[i]);
-		g.child = 0;
 		return fail("GenericError");
 	}
-	close(p[0]);
-	close(p[3]);
-	g.cin = p[1];
-	g.cout = p[2];
 	said("qfs freeze failed", NULL, "");
-	/* the -t deadline, or a fixed bound for -t 0 (no deadline) */
-	unsigned long long t = 0;
-	parse_uint(argv_[6], ~0ull, &t);
-	g.until = now_s() + (t ? t : 600) + 1;
+	bound();
 	int bad = child_end("frozen ", num, "failed to freeze ");
-	g.until = 0;
-	if (bad || !g.child)
+	g.ch.until = 0;
+	if (bad || !g.ch.pid)
 		return fail("GenericError");
 	if (!strcmp(num, "0")) {
 		release(num);
@@ -337,7 +258,7 @@ static void info(void)
 	const char *name = cmds;
 	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
 		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
-		out_str(&g.rep, (g.child && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true");
+		out_str(&g.rep, (g.ch.pid && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true");
 		out_str(&g.rep, ", \"name\": \"");
 		out_str(&g.rep, name);
 		out_str(&g.rep,
@@ -387,7 +308,7 @@ static void power(const char *mode)
 			return generic("mode is invalid (valid values are: halt|powerdown|reboot", NULL, "");
 		flag[1] = "PHr"[k];
 	}
-	if (g.child)
+	if (g.ch.pid)
 		release(num);
 	char *argv[] = {"/sbin/shutdown", flag, "+0", "hypervisor initiated shutdown", NULL};
 	const int fd[3] = {SPAWN_NULL, SPAWN_NULL, SPAWN_NULL};
@@ -476,12 +397,12 @@ static void run(int c, char *args)
 	char num[24] = "0";
 	switch (c) {
 	case C_THAW:
-		if (g.child && release(num))
+		if (g.ch.pid && release(num))
 			return fail("GenericError");
 		return ok(num);
 	case C_LIST: return freeze(val);
 	case C_FREEZE: return freeze(NULL);
-	case C_STATUS: return ok(g.child ? "\"frozen\"" : "\"thawed\"");
+	case C_STATUS: return ok(g.ch.pid ? "\"frozen\"" : "\"thawed\"");
 	case C_INFO: return info();
 	case C_PING: return ok("{}");
 	case C_SYNC:
@@ -491,14 +412,19 @@ static void run(int c, char *args)
 	}
 }
 
-/* A freeze that ended by itself: its -t deadline, or it was killed (its
- * watchdog thawed). */
+/* A freeze that ended by itself: its -t deadline (the kernel log says so,
+ * as the watchdog's thaws do), or it was killed (its watchdog thawed). */
 static void check_child(void)
 {
-	struct pollfd p = {g.cout, POLLIN, 0};
+	struct pollfd p = {g.ch.out, POLLIN, 0};
 	char num[24];
-	if (g.child && poll(&p, 1, 0) > 0)
+	unsigned long long n = 0;
+	if (g.ch.pid && poll(&p, 1, 0) > 0) {
 		child_end("thawed ", num, "");
+		/* a killed freeze says nothing: its watchdog logs */
+		if (!parse_uint(num, ~0ULL, &n) && n)
+			kmsg("agent", n, "the host did not thaw by -t", 1);
+	}
 }
 
 static void request(char *p)
@@ -537,13 +463,13 @@ static void request(char *p)
 		name += strlen(name) + 1;
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
-	if (c == NCMDS && !(g.child && !strncmp(g.name.buf, "guest-", 6))) {
+	if (c == NCMDS && !(g.ch.pid && !strncmp(g.name.buf, "guest-", 6))) {
 		said("The command ", exec, " has not been found");
 		return fail("CommandNotFound");
 	}
-	if ((g.child && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
+	if ((g.ch.pid && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
 		said("Command ", exec,
-		     g.child && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
+		     g.ch.pid && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
 						      : " has been disabled");
 		return fail("CommandNotFound");
 	}
@@ -566,6 +492,16 @@ static void feed(const char *b, ssize_t n)
 static void input(void)
 {
 	char b[4096];
+	/* a device that fails: opened again twice a second */
+	if (g.mode == M_HYPERV) {
+		bound();
+		if (hyperv_request(g.chan, &g.ch, argv_, &g.desc)) {
+			g.chan = -1;
+			g.hup = 1;
+		}
+		g.ch.until = 0;
+		return;
+	}
 	ssize_t n = read(g.chan, b, sizeof(b));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -601,7 +537,7 @@ static void client(void)
 static _Noreturn void finish(void)
 {
 	char num[24];
-	if (g.child)
+	if (g.ch.pid)
 		release(num);
 	if (g.pidfile)
 		unlink(g.pidfile);
@@ -615,7 +551,7 @@ static void channel(void)
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct termios t;
 	if (g.mode != M_UNIX) {
-		g.chan = open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		g.chan = g.mode == M_HYPERV ? hyperv_open(g.path) : open(g.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (g.chan < 0)
 			die(g.path, errstr(errno), NULL);
 		/* libc's: glibc's struct termios is not the kernel's everywhere */
@@ -676,12 +612,14 @@ static _Noreturn void loop(void)
 			 : g.chan >= 0 ? g.chan
 				       : g.lsock,
 			 POLLIN, 0},
-			{g.child ? g.cout : -1, POLLIN, 0},
+			{g.ch.pid ? g.ch.out : -1, POLLIN, 0},
 		};
 		/* a port without a host reads as hung up until one comes: look
 		 * again twice a second instead of spinning */
 		poll(p, 3, g.hup ? 500 : -1);
 		g.hup = 0;
+		if (g.mode == M_HYPERV && g.chan < 0)
+			g.hup = (g.chan = hyperv_open(g.path)) < 0;
 		for (int s; (s = sig_wait(-1, 0)) > 0;) {
 			if (s == SIGCHLD)
 				while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -693,6 +631,9 @@ static _Noreturn void loop(void)
 			check_child();
 		if (p[1].revents)
 			g.chan < 0 ? client() : input();
+		/* a signal that came while a freeze was awaited */
+		if (g.ch.sig)
+			finish();
 	}
 }
 
@@ -710,7 +651,7 @@ int agent_main(int argc, char **argv)
 	while ((k = opt_next(&o, opts))) {
 		if (k == 'm') {
 			for (g.mode = 0; strcmp(o.arg, methods[g.mode]) != 0;)
-				if (++g.mode > M_UNIX)
+				if (++g.mode > M_HYPERV)
 					usage_error("unknown method", o.arg);
 		} else if (k == 'p') {
 			g.path = o.arg;
@@ -734,7 +675,9 @@ int agent_main(int argc, char **argv)
 	if (!g.path && g.mode == M_UNIX)
 		usage_error("-m unix-listen", "needs -p PATH");
 	if (!g.path)
-		g.path = g.mode == M_ISA ? "/dev/ttyS0" : "/dev/virtio-ports/org.qemu.guest_agent.0";
+		g.path = g.mode == M_ISA      ? "/dev/ttyS0"
+			 : g.mode == M_HYPERV ? "/dev/vmbus/hv_vss"
+					      : "/dev/virtio-ports/org.qemu.guest_agent.0";
 	if (hook && hook_load(&h, hook))
 		return EXIT_FAIL;
 	g.nargs = strcmp(argv_[6], "0") ? 7 : 5;

@@ -280,6 +280,21 @@ int job_run(struct job *j, char **cmd);
 void job_hold(struct job *j);
 int job_end(struct job *j, size_t *thawed);
 
+/* child.c: the `qfs freeze --hold` child that holds an agent's freeze. */
+struct child {
+	pid_t pid;   /* 0: none */
+	int in, out; /* its stdin's write end, its stdout's read end */
+	int sig;     /* a signal that ended the agent while it waited */
+	unsigned long long until; /* now_s() past which it is not waited for, or 0 */
+};
+int child_start(struct child *c, char *const argv[]);
+int child_read(struct child *c, const char *word, char *num, struct out *err, const char *prefix);
+int child_release(struct child *c, char *num, struct out *err);
+
+/* hyperv.c: `qfs agent -m hyperv`'s device, each freeze through child.c. */
+int hyperv_open(const char *path);
+int hyperv_request(int fd, struct child *ch, char *const argv[], struct out *why);
+
 /* watchdog.c: a process of its own that thaws when the freezer cannot. */
 pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *hold, int *ctl);
 void watchdog_tell(int *ctl, char what);
