@@ -29,12 +29,22 @@ khdr = $(firstword $(wildcard $(foreach g,$(GNU_$1),/usr/$g/include/$2 /usr/incl
 ALLOC    = -DQFS_ALLOC
 $(if $(filter $(ARCH),$(ARCHES)),,$(error ARCH=$(ARCH) is none of $(ARCHES)))
 BIN      = $(if $(filter x86_64,$(ARCH)),qfs,build/$(ARCH)/qfs)
-CFLAGS   = -std=c11 -Os -flto -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
+# -Oz, no jump tables, caller-saves, dominator opts, jump threading (it copies
+# code), loop-invariant motion (RTL and tree) or IPA constant propagation
+# (it clones functions), and the sections sorted by alignment (less
+# padding): smaller on every ARCH (measured);
+# -fno-inline-functions-called-once is not (with these: x86_64 +32 B,
+# aarch64 +3.2 KB, armhf +256 B).
+# One LTO partition: the same bytes, without lto-wrapper's serial warning.
+CFLAGS   = -std=c11 -Oz -flto -flto-partition=one -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-stack-protector -fno-ident -fno-pie
+           -fno-stack-protector -fno-ident -fno-pie \
+           -fno-jump-tables -fno-caller-saves -fno-tree-dominator-opts \
+           -fno-thread-jumps -fno-move-loop-invariants -fno-tree-loop-im -fno-ipa-cp
 # -static links at a fixed address anyway: code compiled position
 # independent (gcc's default in Debian) would only cost bytes
-LDFLAGS  = -static -no-pie -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
+LDFLAGS  = -static -no-pie -s -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64 \
+           -Wl,--sort-section=alignment
 SANFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DQFS_VERSION='"$(VERSION)"' \
            -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 PREFIX   = /usr

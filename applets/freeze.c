@@ -52,10 +52,8 @@ int freeze_main(int argc, char **argv)
 	struct job j = {.wdctl = -1, .hs = {.dir = -1, .lock = -1}, .sync_timeout = 30};
 	struct optstate o;
 	const char *file = NULL, *hook = getenv("QFS_HOOK");
-	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	char **paths = must(calloc((size_t)argc + 1, sizeof(*paths)));
 	int npaths = 0, dry = 0, holding = 0, k;
-	if (!paths)
-		die("out of memory", NULL, NULL);
 	j.hooks.timeout = 60;
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {

@@ -74,11 +74,9 @@ int thaw_main(int argc, char **argv)
 	struct holds hs;
 	struct hooks hooks = {0};
 	const char *hook = getenv("QFS_HOOK");
-	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	char **paths = must(calloc((size_t)argc + 1, sizeof(*paths)));
 	int npaths = 0, verbose = 0, rc = EXIT_OK, k;
 	size_t count = 0, n;
-	if (!paths)
-		die("out of memory", NULL, NULL);
 	hooks.timeout = 60;
 	opt_init(&o, argv);
 	while ((k = opt_next(&o, opts))) {
@@ -99,9 +97,7 @@ int thaw_main(int argc, char **argv)
 	if (bad)
 		return EXIT_FAIL;
 	mtab_classify(&t, npaths > 0);
-	struct mnt **list = malloc((t.n + 1) * sizeof(*list));
-	if (!list)
-		die("out of memory", NULL, NULL);
+	struct mnt **list = must(malloc((t.n + 1) * sizeof(*list)));
 	n = fs_plan(&t, list);
 	for (size_t i = 0; i < n; i++)
 		if (fs_open(&t, list[i]))

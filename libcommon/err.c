@@ -117,6 +117,15 @@ _Noreturn void die(const char *a, const char *b, const char *c)
 	quit(EXIT_FAIL);
 }
 
+/* An allocation nothing can go on without, at an applet's top level only
+ * (its startup, the freeze applet): NULL dies. */
+void *must(void *p)
+{
+	if (!p)
+		die("out of memory", NULL, NULL);
+	return p;
+}
+
 /* Option parsing only, at an applet's startup. */
 _Noreturn void usage_error(const char *what, const char *arg)
 {

@@ -73,10 +73,8 @@ int hook_load(struct hooks *h, const char *spec)
 	if (!trusted(spec, &st))
 		return -1;
 	if (!S_ISDIR(st.st_mode)) {
-		h->path = malloc(sizeof(*h->path));
 		/* hook_load runs at startup only: no watchdog or agent loop here */
-		if (!h->path)
-			die("out of memory", NULL, NULL);
+		h->path = must(malloc(sizeof(*h->path)));
 		h->path[0] = (char *)spec;
 		h->n = 1;
 		return 0;
@@ -98,9 +96,7 @@ int hook_load(struct hooks *h, const char *spec)
 			closedir(d);
 			return -1;
 		}
-		char **np = realloc(h->path, (h->n + 1) * sizeof(*np));
-		if (!np) /* startup only, as above */
-			die("out of memory", NULL, NULL);
+		char **np = must(realloc(h->path, (h->n + 1) * sizeof(*np))); /* startup only, as above */
 		h->path = np;
 		h->path[h->n++] = p;
 	}

@@ -53,9 +53,7 @@ static char *mounts_env(const struct job *j)
 	size_t len = sizeof("QFS_MOUNTPOINTS=");
 	for (size_t i = 0; i < j->n; i++)
 		len += strlen(j->list[i]->target) + 1;
-	char *e = malloc(len), *p = e;
-	if (!e)
-		die("out of memory", NULL, NULL); /* freeze only: see the top */
+	char *e = must(malloc(len)), *p = e; /* freeze only: see the top */
 	p = stpcpy(p, "QFS_MOUNTPOINTS=");
 	for (size_t i = 0; i < j->n; i++)
 		p = stpcpy(stpcpy(p, i ? "\n" : ""), j->list[i]->target);
@@ -78,9 +76,7 @@ static int name_hold(struct job *j)
 	num[23] = 0;
 	p = stpcpy(stpcpy(h->name, "hold."), fmt_uint(num + 23, h->v[H_PID]));
 	stpcpy(stpcpy(p, "."), fmt_uint(num + 23, h->v[H_START]));
-	h->fs = malloc((j->n + 1) * sizeof(*h->fs));
-	if (!h->fs)
-		die("out of memory", NULL, NULL); /* freeze only: see the top */
+	h->fs = must(malloc((j->n + 1) * sizeof(*h->fs))); /* freeze only: see the top */
 	return 1;
 }
 
@@ -300,10 +296,8 @@ static void freeze_now(struct job *j, struct mnt **list, size_t n)
  * at the first failure. */
 static void freeze_some(struct job *j)
 {
-	struct mnt **together = malloc(2 * j->n * sizeof(*together) + 1), **single;
+	struct mnt **together = must(malloc(2 * j->n * sizeof(*together) + 1)), **single;
 	size_t n = 0, k = 0;
-	if (!together)
-		die("out of memory", NULL, NULL); /* freeze only: see the top */
 	single = together + j->n;
 	for (size_t i = 0; i < j->n; i++) {
 		struct mnt *m = j->list[i];
@@ -424,9 +418,7 @@ static void hold(struct job *j)
 static char *lost_message(char **cmd)
 {
 	const char *what = cmd ? cmd[0] : "held";
-	char *s = malloc(strlen(what) + 48);
-	if (!s)
-		die("out of memory", NULL, NULL); /* freeze only: see the top */
+	char *s = must(malloc(strlen(what) + 48)); /* freeze only: see the top */
 	stpcpy(stpcpy(stpcpy(s, "was thawed by another command while "), what), cmd ? " ran" : "");
 	return s;
 }
@@ -447,9 +439,7 @@ int job_plan(struct job *j, const char *file, char **paths, int npaths, const ch
 	    mtab_select(&j->t, paths, npaths))
 		return -1;
 	mtab_classify(&j->t, npaths > 0);
-	j->list = malloc((j->t.n + 1) * sizeof(*j->list));
-	if (!j->list)
-		die("out of memory", NULL, NULL); /* freeze only: see the top */
+	j->list = must(malloc((j->t.n + 1) * sizeof(*j->list))); /* freeze only: see the top */
 	j->n = fs_plan(&j->t, j->list);
 	return 0;
 }

@@ -6,9 +6,7 @@
 
 char *path_join(const char *dir, const char *name)
 {
-	char *p = malloc(strlen(dir) + strlen(name) + 2);
-	if (!p)
-		die("out of memory", NULL, NULL); /* hook_load and --install: startup only */
+	char *p = must(malloc(strlen(dir) + strlen(name) + 2)); /* hook_load and --install: startup only */
 	stpcpy(stpcpy(stpcpy(p, dir), "/"), name);
 	return p;
 }

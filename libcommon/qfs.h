@@ -42,6 +42,7 @@ void complain_errno(const char *a, const char *b);
 void kmsg(const char *who, unsigned long long n, const char *why, int to_stderr);
 const char *errstr(int num);
 _Noreturn void die(const char *a, const char *b, const char *c);
+void *must(void *p);
 _Noreturn void usage_error(const char *what, const char *arg);
 _Noreturn void quit(int code);
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "qfs.h"
@@ -51,11 +52,12 @@ static _Noreturn void watch(struct mnt **list, size_t n, unsigned seconds, const
 {
 	int64_t end = now_ms() + (int64_t)seconds * 1000;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct termios tio;
 	setsid();
 	/* hold no pipe or ssh channel of the caller's open; a terminal is fine */
 	dup2(null, 0);
 	dup2(null, 1);
-	if (!isatty(2))
+	if (tcgetattr(2, &tio)) /* isatty, with what agent.c links anyway */
 		dup2(null, 2);
 	sig_setup();
 	for (;;) {
