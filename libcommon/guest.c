@@ -18,16 +18,6 @@
 
 #include "qfs.h"
 
-/* strstr, without libc's two-way search: these strings are short */
-static char *find(const char *s, const char *sub)
-{
-	size_t n = strlen(sub);
-	for (; *s; s++)
-		if (!strncmp(s, sub, n))
-			return (char *)s;
-	return NULL;
-}
-
 static void put(struct out *o, const char *lit, const char *s)
 {
 	out_str(o, lit);
@@ -213,39 +203,6 @@ void guest_users(struct out *o)
 	free(u);
 }
 
-/* A short sysfs file's first line, or "" */
-static char *line(const char *a, const char *b, const char *c, char *buf, size_t size)
-{
-	char path[512];
-	size_t n = 0;
-	int fd = -1;
-	buf[0] = 0;
-	if (strlen(a) + strlen(b) + strlen(c) < sizeof(path)) {
-		strcat(strcat(strcpy(path, a), b), c);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd >= 0) {
-		ssize_t r = read(fd, buf, size - 1);
-		n = r > 0 ? (size_t)r : 0;
-		close(fd);
-	}
-	buf[n] = 0;
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = 0;
-	return buf;
-}
-
-static unsigned hexn(const char *s, int n)
-{
-	unsigned v = 0;
-	while (n--) {
-		int c = *s++ | 32;
-		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-	}
-	return v;
-}
-
 /* "/DDDD:BB:SS.F" */
 static int pci_at(const char *p)
 {
@@ -275,11 +232,11 @@ static void real_disk(struct out *o, const char *name)
 	const char *type = "unknown";
 	int k = -1;
 	if (!dev_link("/sys/class/block/", name, link, sizeof(link)))
-		p = find(link, "/devices/pci");
+		p = contains(link, "/devices/pci");
 	for (p = p ? strchr(p + 12, '/') : NULL; k < 0 && p && pci_at(p); p += 13) {
 		char c = p[13];
 		p[13] = 0;
-		ssize_t n = readlink(strcat(strcat(strcpy(buf, "/sys"), find(link, "/devices/")), "/driver"), buf, 255);
+		ssize_t n = readlink(strcat(strcat(strcpy(buf, "/sys"), contains(link, "/devices/")), "/driver"), buf, 255);
 		p[13] = c;
 		buf[n > 0 ? n : 0] = 0;
 		e = strrchr(buf, '/');
@@ -287,13 +244,13 @@ static void real_disk(struct out *o, const char *name)
 			if (e && !strcmp(e + 1, drivers[i]))
 				k = i;
 		if (k >= 0)
-			pci[0] = hexn(p + 1, 4), pci[1] = hexn(p + 6, 2), pci[2] = hexn(p + 9, 2),
-			pci[3] = hexn(p + 12, 1);
+			pci[0] = hexnum(p + 1, 4), pci[1] = hexnum(p + 6, 2), pci[2] = hexnum(p + 9, 2),
+			pci[3] = hexnum(p + 12, 1);
 	}
 	if (k >= 0)
 		type = k ? "nvme" : "virtio";
 	/* virtio-scsi: .../target0:0:1/0:0:1:2 is bus 0, target 1, unit 2 */
-	p = k == 0 ? find(link, "/target") : NULL;
+	p = k == 0 ? contains(link, "/target") : NULL;
 	if (p && (p = strchr(p + 1, '/')) && (e = (char *)scan_uint(p + 1, ~0ULL, btu))) {
 		type = "scsi";
 		for (int i = 0; i < 3 && e && *e == ':'; i++)
@@ -301,9 +258,13 @@ static void real_disk(struct out *o, const char *name)
 	}
 	/* the serial as udev's database has it, as libudev reads it */
 	size_t len;
-	line("/sys/class/block/", name, "/dev", buf, 32);
-	char *db = read_file(strcat(strcpy(link, "/run/udev/data/b"), buf), &len);
-	char *serial = db ? find(db, "E:ID_SERIAL=") : NULL;
+	char *dev = read_file(strcat(strcat(strcpy(link, "/sys/class/block/"), name), "/dev"), &len), *db = NULL;
+	if (dev && (e = strchr(dev, '\n')) != NULL && e - dev < 32) {
+		*e = 0;
+		db = read_file(strcat(strcpy(link, "/run/udev/data/b"), dev), &len);
+	}
+	free(dev);
+	char *serial = db ? contains(db, "E:ID_SERIAL=") : NULL;
 	if (serial) {
 		serial += 12;
 		for (e = serial; *e && *e != '\n'; e++)
@@ -332,7 +293,7 @@ static void real_devs(struct out *names, const char *name, int depth)
 	char link[512], path[300];
 	if (depth > 8 || dev_link("/sys/class/block/", name, link, sizeof(link)))
 		return;
-	if (!find(link, "/devices/virtual/block/")) {
+	if (!contains(link, "/devices/virtual/block/")) {
 		out_mem(names, name, strlen(name) + 1);
 		return;
 	}

@@ -30,10 +30,11 @@ static const char esc_in[] = "\"\\/bfnrt'", esc_out[] = "\"\\/\b\f\n\r\t'";
 
 enum { E_VALUE, E_DEPTH, E_SIZE, E_STRAY };
 
-static int hexnum(const char *s)
+/* The n hex digits at s, or -1 */
+int hexnum(const char *s, int n)
 {
 	int v = 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n; i++) {
 		char c = s[i];
 		int d = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
 		if (d < 0)
@@ -68,13 +69,13 @@ long json_cp(const char **p)
 		*p += 2;
 		return (unsigned char)esc_out[e - esc_in];
 	}
-	if (s[1] != 'u' || (cp = hexnum(*p + 2)) < 0)
+	if (s[1] != 'u' || (cp = hexnum(*p + 2, 4)) < 0)
 		return -2;
 	*p += 6;
 	if (cp >= 0xdc00 && cp < 0xe000)
 		return -2;
 	if (cp >= 0xd800 && cp < 0xdc00) {
-		long lo = (*p)[0] == '\\' && (*p)[1] == 'u' ? hexnum(*p + 2) : -1;
+		long lo = (*p)[0] == '\\' && (*p)[1] == 'u' ? hexnum(*p + 2, 4) : -1;
 		if (lo < 0xdc00 || lo >= 0xe000)
 			return -2;
 		*p += 6;

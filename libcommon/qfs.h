@@ -74,7 +74,7 @@ void json_str(struct out *o, const char *s);
 size_t out_escaped(struct out *o, const char *s);
 void out_oneline(struct out *o, const char *s);
 size_t escaped_len(const char *s);
-int contains(const char *s, const char *sub);
+char *contains(const char *s, const char *sub);
 int utf8_len(const unsigned char *s);
 
 /* json.c: the guest agent's request reader. Fixed size: a request longer
@@ -91,6 +91,7 @@ struct jreader {
 void json_reset(struct jreader *r);
 int json_feed(struct jreader *r, int c, const char **err, int *again);
 long json_cp(const char **p);
+int hexnum(const char *s, int n);
 const char *json_skip(const char *p);
 void json_unq(struct out *o, const char *p);
 void json_echo(struct out *o, const char *p);
