@@ -18,26 +18,11 @@
 
 #include "qfs.h"
 
-static void put(struct out *o, const char *lit, const char *s)
-{
-	out_str(o, lit);
-	json_str(o, s);
-}
-
-static void num(struct out *o, const char *lit, long long v)
-{
-	out_str(o, lit);
-	if (v < 0)
-		out_chr(o, '-');
-	out_num(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-}
-
 void guest_hostname(struct out *o)
 {
 	struct utsname u;
 	uname(&u);
-	put(o, "{\"host-name\": ", u.nodename);
-	out_chr(o, '}');
+	json_fmt(o, "{\"host-name\": %j}", u.nodename);
 }
 
 /* qemu-ga's clock has microseconds */
@@ -45,7 +30,7 @@ void guest_time(struct out *o)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	num(o, "", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000);
+	json_fmt(o, "%d", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000);
 }
 
 /* os-release's values (keys[i][1]) into v[i], their quotes taken off in
@@ -89,7 +74,8 @@ void guest_osinfo(struct out *o)
 	};
 	struct utsname u;
 	size_t len = 0;
-	char *f = read_file("/etc/os-release", &len), sep = '{';
+	char *f = read_file("/etc/os-release", &len);
+	const char *sep = "{";
 	if (!f)
 		f = read_file("/usr/lib/os-release", &len);
 	uname(&u);
@@ -99,12 +85,10 @@ void guest_osinfo(struct out *o)
 	for (int i = 0; i < 10; i++) {
 		if (!v[i])
 			continue;
-		out_str(o, sep == '{' ? "{\"" : ", \"");
-		out_str(o, keys[i][0]);
-		put(o, "\": ", v[i]);
-		sep = ',';
+		json_fmt(o, "%s\"%s\": %j", sep, keys[i][0], v[i]);
+		sep = ", ";
 	}
-	out_str(o, sep == '{' ? "{}" : "}");
+	out_str(o, *sep == '{' ? "{}" : "}");
 	free(f);
 }
 
@@ -146,9 +130,7 @@ void guest_timezone(struct out *o)
 			zone = (const char *)ab + tt[6 * k + 5];
 		break;
 	}
-	put(o, "{\"zone\": ", zone);
-	num(o, ", \"offset\": ", off);
-	out_chr(o, '}');
+	json_fmt(o, "{\"zone\": %j, \"offset\": %d}", zone, off);
 	free(f);
 }
 
@@ -193,10 +175,7 @@ void guest_users(struct out *o)
 		memcpy(name, u[i].user, 32);
 		for (int d = 6, v = (int)u[k].usec; d > 0; d--, v /= 10)
 			us[d] = (char)('0' + v % 10);
-		num(o, first ? "{\"login-time\": " : ", {\"login-time\": ", u[k].sec);
-		out_str(o, us);
-		put(o, ", \"user\": ", name);
-		out_chr(o, '}');
+		json_fmt(o, "%s{\"login-time\": %d%s, \"user\": %j}", first ? "" : ", ", (long long)u[k].sec, us, name);
 		first = 0;
 	}
 	out_chr(o, ']');
@@ -270,19 +249,13 @@ static void real_disk(struct out *o, const char *name)
 		for (e = serial; *e && *e != '\n'; e++)
 			;
 		*e = 0;
-		put(o, "{\"serial\": ", serial);
+		json_fmt(o, "{\"serial\": %j, ", serial);
 	}
-	put(o, serial ? ", \"bus-type\": " : "{\"bus-type\": ", type);
-	num(o, ", \"bus\": ", (long long)btu[0]);
-	num(o, ", \"unit\": ", (long long)btu[2]);
-	num(o, ", \"pci-controller\": {\"bus\": ", pci[1]);
-	num(o, ", \"slot\": ", pci[2]);
-	num(o, ", \"domain\": ", pci[0]);
-	num(o, ", \"function\": ", pci[3]);
-	out_str(o, "}, \"dev\": \"/dev/");
-	out_str(o, name);
-	num(o, "\", \"target\": ", (long long)btu[1]);
-	out_chr(o, '}');
+	json_fmt(o,
+		 "%s\"bus-type\": %j, \"bus\": %d, \"unit\": %d, \"pci-controller\": {\"bus\": %d, \"slot\": %d, "
+		 "\"domain\": %d, \"function\": %d}, \"dev\": \"/dev/%s\", \"target\": %d}",
+		 serial ? "" : "{", type, (long long)btu[0], (long long)btu[2], (long long)pci[1], (long long)pci[2],
+		 (long long)pci[0], (long long)pci[3], name, (long long)btu[1]);
 	free(db);
 }
 
@@ -333,14 +306,13 @@ const char *guest_fsinfo(struct out *o)
 			return path;
 		}
 		const char *name = strrchr(link, '/') + 1;
-		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
+		json_fmt(o, "%s{\"name\": %j", first ? "" : ", ", name);
 		first = 0;
 		int st = statfs(m->target, &sv);
 		unsigned long long used = sv.f_blocks - sv.f_bfree;
 		if (!st)
-			num(o, ", \"total-bytes\": ", (long long)((used + sv.f_bavail) * sv.f_frsize));
-		put(o, ", \"mountpoint\": ", m->target);
-		out_str(o, ", \"disk\": [");
+			json_fmt(o, ", \"total-bytes\": %d", (long long)((used + sv.f_bavail) * sv.f_frsize));
+		json_fmt(o, ", \"mountpoint\": %j, \"disk\": [", m->target);
 		names.len = 0;
 		real_devs(&names, name, 0);
 		/* qemu-ga prepends each disk to its list */
@@ -355,9 +327,8 @@ const char *guest_fsinfo(struct out *o)
 		}
 		out_chr(o, ']');
 		if (!st)
-			num(o, ", \"used-bytes\": ", (long long)(used * sv.f_frsize));
-		put(o, ", \"type\": ", m->fstype);
-		out_chr(o, '}');
+			json_fmt(o, ", \"used-bytes\": %d", (long long)(used * sv.f_frsize));
+		json_fmt(o, ", \"type\": %j}", m->fstype);
 	}
 	out_chr(o, ']');
 	mtab_free(&t);
@@ -419,7 +390,6 @@ out:
 /* RFC 5952's text of an IPv6 address, as glibc's inet_ntop writes it */
 static void ip6(struct out *o, const unsigned char *a)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t best = 8, blen = 1;
 	for (size_t i = 0, run = 0; i < 8; i++) {
 		run = a[2 * i] || a[2 * i + 1] ? 0 : run + 1;
@@ -434,10 +404,7 @@ static void ip6(struct out *o, const unsigned char *a)
 		}
 		if (i && i != best + blen)
 			out_chr(o, ':');
-		unsigned v = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-		int d = v > 0xfff ? 12 : v > 0xff ? 8 : v > 0xf ? 4 : 0;
-		for (; d >= 0; d -= 4)
-			out_chr(o, hex[v >> d & 15]);
+		json_fmt(o, "%x", (long long)(a[2 * i] << 8 | a[2 * i + 1]));
 	}
 }
 
@@ -462,17 +429,14 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
 		}
 		if (!addr)
 			continue;
-		out_str(o, n++ ? ", {\"ip-address-type\": \"" : ", \"ip-addresses\": [{\"ip-address-type\": \"");
-		out_str(o, a->family == AF_INET ? "ipv4\", \"ip-address\": \"" : "ipv6\", \"ip-address\": \"");
-		for (int i = 0; a->family == AF_INET && i < 4; i++) {
-			if (i)
-				out_chr(o, '.');
-			out_num(o, addr[i]);
-		}
-		if (a->family == AF_INET6)
+		json_fmt(o, "%s{\"ip-address-type\": \"ipv%d\", \"ip-address\": \"", n++ ? ", " : ", \"ip-addresses\": [",
+			 a->family == AF_INET ? 4LL : 6LL);
+		if (a->family == AF_INET)
+			json_fmt(o, "%d.%d.%d.%d", (long long)addr[0], (long long)addr[1], (long long)addr[2],
+				 (long long)addr[3]);
+		else
 			ip6(o, addr);
-		num(o, "\", \"prefix\": ", a->prefixlen);
-		out_chr(o, '}');
+		json_fmt(o, "\", \"prefix\": %d}", (long long)a->prefixlen);
 	}
 	if (n)
 		out_chr(o, ']');
@@ -483,10 +447,6 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
  * with an address, as qemu-ga), its hardware address. 0, or -1 (errno). */
 int guest_interfaces(struct out *o)
 {
-	/* and where each is in /proc/net/dev's line */
-	static const char stats[] =
-		"tx-packets\0\11tx-errs\0\12rx-bytes\0\0rx-dropped\0\3"
-		"rx-packets\0\1rx-errs\0\2tx-bytes\0\10tx-dropped\0\13";
 	struct out b = {-1, 1, 0, 0, NULL};
 	size_t len;
 	char *f = read_file("/proc/net/dev", &len), *l = f ? strchr(f, '\n') : NULL;
@@ -509,27 +469,24 @@ int guest_interfaces(struct out *o)
 			if (!l)
 				goto out;
 		}
-		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
+		json_fmt(o, "%s{\"name\": %j", first ? "" : ", ", name);
 		memset(&ifr, 0, sizeof(ifr));
 		for (int i = 0; i < IF_NAMESIZE - 1 && name[i]; i++)
 			ifr.ifr_name[i] = name[i];
 		if (addresses(o, &b, ioctl(fd, SIOCGIFINDEX, &ifr) ? 0 : (unsigned)ifr.ifr_ifindex)) {
-			out_str(o, ", \"statistics\": {");
-			for (const char *st = stats; *st; st += strlen(st) + 2) {
-				out_str(o, st == stats ? "\"" : ", \"");
-				out_str(o, st);
-				num(o, "\": ", (long long)v[(unsigned char)st[strlen(st) + 1]]);
-			}
-			out_chr(o, '}');
+			/* /proc/net/dev's columns in qemu-ga's order */
+			json_fmt(o,
+				 ", \"statistics\": {\"tx-packets\": %d, \"tx-errs\": %d, \"rx-bytes\": %d, "
+				 "\"rx-dropped\": %d, \"rx-packets\": %d, \"rx-errs\": %d, \"tx-bytes\": %d, "
+				 "\"tx-dropped\": %d}",
+				 (long long)v[9], (long long)v[10], (long long)v[0], (long long)v[3], (long long)v[1],
+				 (long long)v[2], (long long)v[8], (long long)v[11]);
 		}
 		if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
 			out_str(o, ", \"hardware-address\": \"");
 			for (int i = 0; i < 6; i++) {
 				unsigned char c = (unsigned char)ifr.ifr_hwaddr.sa_data[i];
-				if (i)
-					out_chr(o, ':');
-				out_chr(o, "0123456789abcdef"[c >> 4]);
-				out_chr(o, "0123456789abcdef"[c & 15]);
+				json_fmt(o, "%s%x%x", i ? ":" : "", (long long)(c >> 4), (long long)(c & 15));
 			}
 			out_chr(o, '"');
 		}

@@ -5,6 +5,7 @@
  * deeper than JSON_DEPTH or longer than JSON_MAX is an error, skipped to its
  * end, and the reader goes on. A 0xFF byte, which never occurs in JSON text,
  * resets it (qemu-ga's clients send one to resynchronise). */
+#include <stdarg.h>
 #include <string.h>
 
 #include "qfs.h"
@@ -372,4 +373,43 @@ void json_echo(struct out *o, const char *p)
 		if (c == ',' || c == ':')
 			out_chr(o, ' ');
 	}
+}
+
+/* The agent's replies: f's text, but %s a string as it is, %j a string as
+ * JSON, %e a request's value written back (json_echo), %d a long long, %x
+ * a long long in hex without leading zeros. */
+void json_fmt(struct out *o, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	for (; *f; f++) {
+		if (*f != '%') {
+			out_chr(o, *f);
+			continue;
+		}
+		if (*++f == 'd' || *f == 'x') {
+			long long v = va_arg(ap, long long);
+			unsigned long long u = v < 0 && *f == 'd' ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+			int d = 60;
+			if (*f == 'd') {
+				if (v < 0)
+					out_chr(o, '-');
+				out_num(o, u);
+				continue;
+			}
+			while (d && !(u >> d))
+				d -= 4;
+			for (; d >= 0; d -= 4)
+				out_chr(o, "0123456789abcdef"[u >> d & 15]);
+			continue;
+		}
+		const char *s = va_arg(ap, const char *);
+		if (*f == 'j')
+			json_str(o, s);
+		else if (*f == 'e')
+			json_echo(o, s);
+		else
+			out_str(o, s);
+	}
+	va_end(ap);
 }
