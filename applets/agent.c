@@ -321,16 +321,23 @@ static void power(const char *mode)
 	g.name.len = 0;
 }
 
+/* The command named by the n bytes at s: its number, or NCMDS */
+static int cmd_find(const char *s, size_t n)
+{
+	const char *name = cmds;
+	int c = 0;
+	for (; c < NCMDS && (strlen(name) != n || strncmp(name, s, n) != 0); c++)
+		name += strlen(name) + 1;
+	return c;
+}
+
 /* -b: each name of the comma-separated list that qfs knows */
 static void block(const char *p)
 {
 	for (; p; p = strchr(p, ','), p += !!p) {
-		const char *name = cmds;
-		for (int c = 0; c < NCMDS; c++, name += strlen(name) + 1) {
-			size_t n = strlen(name);
-			if (!strncmp(name, p, n) && (p[n] == ',' || !p[n]))
-				g.blocked |= 1u << c;
-		}
+		int c = cmd_find(p, (size_t)(strchrnul(p, ',') - p));
+		if (c < NCMDS)
+			g.blocked |= 1u << c;
 	}
 }
 
@@ -442,9 +449,7 @@ static void request(char *p)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	const char *name = cmds;
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, name) != 0; c++)
-		name += strlen(name) + 1;
+	c = cmd_find(g.name.buf, g.name.len - 1);
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
 	if (c == NCMDS && !(g.ch.pid && !strncmp(g.name.buf, "guest-", 6))) {

@@ -161,16 +161,16 @@ void guest_users(struct out *o)
 	out_chr(o, '[');
 	for (size_t i = 0, first = 1; i < n; i++) {
 		size_t j = 0, k = i;
-		if (u[i].type != 7)
-			continue;
-		while (j < n && (u[j].type != 7 || strncmp(u[j].user, u[i].user, 32) != 0))
-			j++;
-		if (j < i)
-			continue;
-		for (; j < n; j++)
-			if (u[j].type == 7 && !strncmp(u[j].user, u[i].user, 32) &&
-			    (u[j].sec < u[k].sec || (u[j].sec == u[k].sec && u[j].usec < u[k].usec)))
+		for (; u[i].type == 7 && j < n; j++) {
+			if (u[j].type != 7 || strncmp(u[j].user, u[i].user, 32) != 0)
+				continue;
+			if (j < i)
+				break; /* listed already */
+			if (u[j].sec < u[k].sec || (u[j].sec == u[k].sec && u[j].usec < u[k].usec))
 				k = j;
+		}
+		if (j < n || u[i].type != 7)
+			continue;
 		char name[33] = {0}, us[8] = {'.', 0};
 		memcpy(name, u[i].user, 32);
 		for (int d = 6, v = (int)u[k].usec; d > 0; d--, v /= 10)
