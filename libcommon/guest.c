@@ -204,7 +204,6 @@ static int dev_link(const char *dir, const char *name, char *link, size_t size)
  * else "unknown". */
 static void real_disk(struct out *o, const char *name)
 {
-	static const char *const drivers[] = {"virtio-pci", "nvme"};
 	char link[512], buf[256], *p = NULL, *e;
 	long pci[4] = {-1, -1, -1, -1};
 	unsigned long long btu[3] = {0, 0, 0};
@@ -219,9 +218,8 @@ static void real_disk(struct out *o, const char *name)
 		p[13] = c;
 		buf[n > 0 ? n : 0] = 0;
 		e = strrchr(buf, '/');
-		for (int i = 0; i < 2; i++)
-			if (e && !strcmp(e + 1, drivers[i]))
-				k = i;
+		if (e)
+			k = !strcmp(e + 1, "virtio-pci") ? 0 : !strcmp(e + 1, "nvme") ? 1 : -1;
 		if (k >= 0)
 			pci[0] = hexnum(p + 1, 4), pci[1] = hexnum(p + 6, 2), pci[2] = hexnum(p + 9, 2),
 			pci[3] = hexnum(p + 12, 1);
@@ -397,14 +395,10 @@ static void ip6(struct out *o, const unsigned char *a)
 			blen = run, best = i + 1 - run;
 	}
 	for (size_t i = 0; i < 8; i++) {
-		if (i == best) {
-			out_str(o, "::");
+		/* the longest run of zeros as "::", the rest ':'-separated */
+		json_fmt(o, i == best ? "::" : i && i != best + blen ? ":%x" : "%x", (long long)(a[2 * i] << 8 | a[2 * i + 1]));
+		if (i == best)
 			i += blen - 1;
-			continue;
-		}
-		if (i && i != best + blen)
-			out_chr(o, ':');
-		json_fmt(o, "%x", (long long)(a[2 * i] << 8 | a[2 * i + 1]));
 	}
 }
 
