@@ -378,11 +378,11 @@ void json_echo(struct out *o, const char *p)
 /* The agent's replies: f's text, but %s a string as it is, %j a string as
  * JSON, %e a request's value written back (json_echo), %d a long long, %x
  * a long long in hex without leading zeros. */
-void json_fmt(struct out *o, const char *f, ...)
+void json_fmt(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
-	va_start(ap, f);
-	for (; *f; f++) {
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++) {
 		if (*f != '%') {
 			out_chr(o, *f);
 			continue;

@@ -95,7 +95,7 @@ int hexnum(const char *s, int n);
 const char *json_skip(const char *p);
 void json_unq(struct out *o, const char *p);
 void json_echo(struct out *o, const char *p);
-void json_fmt(struct out *o, const char *f, ...);
+void json_fmt(struct out *o, const char *fmt, ...);
 
 /* read.c: whole files, or a chunk at a time. Far more than any mount
  * table (the kernel's default limit is 100,000 mounts): -F of an endless
