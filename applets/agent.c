@@ -459,7 +459,7 @@ static void request(char *p)
 	if ((g.ch.pid && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
 		said("Command ", exec,
 		     g.ch.pid && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
-						      : " has been disabled");
+						       : " has been disabled");
 		return fail("CommandNotFound");
 	}
 	run(c, args);

@@ -214,7 +214,8 @@ static void real_disk(struct out *o, const char *name)
 	for (p = p ? strchr(p + 12, '/') : NULL; k < 0 && p && pci_at(p); p += 13) {
 		char c = p[13];
 		p[13] = 0;
-		ssize_t n = readlink(strcat(strcat(strcpy(buf, "/sys"), contains(link, "/devices/")), "/driver"), buf, 255);
+		ssize_t n =
+			readlink(strcat(strcat(strcpy(buf, "/sys"), contains(link, "/devices/")), "/driver"), buf, 255);
 		p[13] = c;
 		buf[n > 0 ? n : 0] = 0;
 		e = strrchr(buf, '/');
@@ -396,7 +397,11 @@ static void ip6(struct out *o, const unsigned char *a)
 	}
 	for (size_t i = 0; i < 8; i++) {
 		/* the longest run of zeros as "::", the rest ':'-separated */
-		json_fmt(o, i == best ? "::" : i && i != best + blen ? ":%x" : "%x", (long long)(a[2 * i] << 8 | a[2 * i + 1]));
+		json_fmt(o,
+			 i == best               ? "::"
+			 : i && i != best + blen ? ":%x"
+						 : "%x",
+			 (long long)(a[2 * i] << 8 | a[2 * i + 1]));
 		if (i == best)
 			i += blen - 1;
 	}
@@ -423,8 +428,8 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
 		}
 		if (!addr)
 			continue;
-		json_fmt(o, "%s{\"ip-address-type\": \"ipv%d\", \"ip-address\": \"", n++ ? ", " : ", \"ip-addresses\": [",
-			 a->family == AF_INET ? 4LL : 6LL);
+		json_fmt(o, "%s{\"ip-address-type\": \"ipv%d\", \"ip-address\": \"",
+			 n++ ? ", " : ", \"ip-addresses\": [", a->family == AF_INET ? 4LL : 6LL);
 		if (a->family == AF_INET)
 			json_fmt(o, "%d.%d.%d.%d", (long long)addr[0], (long long)addr[1], (long long)addr[2],
 				 (long long)addr[3]);

@@ -284,9 +284,9 @@ int job_end(struct job *j, size_t *thawed);
 
 /* child.c: the `qfs freeze --hold` child that holds an agent's freeze. */
 struct child {
-	pid_t pid;   /* 0: none */
-	int in, out; /* its stdin's write end, its stdout's read end */
-	int sig;     /* a signal that ended the agent while it waited */
+	pid_t pid;                /* 0: none */
+	int in, out;              /* its stdin's write end, its stdout's read end */
+	int sig;                  /* a signal that ended the agent while it waited */
 	unsigned long long until; /* now_s() past which it is not waited for, or 0 */
 };
 int child_start(struct child *c, char *const argv[]);
