@@ -33,9 +33,23 @@ void guest_time(struct out *o)
 	json_fmt(o, "%d", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000);
 }
 
-/* os-release's values (keys[i][1]) into v[i], their quotes taken off in
- * place */
-static void os_values(char *f, size_t len, const char *const keys[][2], const char **v)
+/* The length of the os-release key of member m at l ("VERSION_ID=" for
+ * version-id), or 0 when l has another. */
+static size_t os_key(const char *l, const char *m)
+{
+	size_t n = 0;
+	for (; m[n]; n++)
+		if (l[n] != (m[n] == '-' ? '_' : m[n] - 'a' + 'A'))
+			return 0;
+	return l[n] == '=' ? n : 0;
+}
+
+/* the members that are uname's: kernel-release, kernel-version, machine */
+enum { UNAME = 1 << 1 | 1 << 7 | 1 << 8 };
+
+/* os-release's values into v (the kernel's, from uname, already there),
+ * their quotes taken off in place */
+static void os_values(char *f, size_t len, const char *const names[], const char **v)
 {
 	char *end = f + len;
 	for (char *p = f; p < end; p++)
@@ -44,8 +58,8 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 	for (char *l = f, *nx; l < end; l = nx) {
 		nx = l + strlen(l) + 1;
 		for (int i = 0; i < 10; i++) {
-			size_t n = keys[i][1] ? strlen(keys[i][1]) : 0;
-			if (!n || strncmp(l, keys[i][1], n) != 0 || l[n] != '=')
+			size_t n = UNAME >> i & 1 ? 0 : os_key(l, names[i]);
+			if (!n)
 				continue;
 			char *val = l + n + 1, q = *val, *w = val, *r = val + 1;
 			v[i] = val;
@@ -60,18 +74,8 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 
 void guest_osinfo(struct out *o)
 {
-	static const char *const keys[][2] = {
-		{"name", "NAME"},
-		{"kernel-release", NULL},
-		{"version", "VERSION"},
-		{"variant", "VARIANT"},
-		{"pretty-name", "PRETTY_NAME"},
-		{"version-id", "VERSION_ID"},
-		{"variant-id", "VARIANT_ID"},
-		{"kernel-version", NULL},
-		{"machine", NULL},
-		{"id", "ID"},
-	};
+	static const char *const names[] = {"name",       "kernel-release", "version",        "variant", "pretty-name",
+					    "version-id", "variant-id",     "kernel-version", "machine", "id"};
 	struct utsname u;
 	size_t len = 0;
 	char *f = read_file("/etc/os-release", &len);
@@ -81,11 +85,11 @@ void guest_osinfo(struct out *o)
 	uname(&u);
 	const char *v[10] = {NULL, u.release, NULL, NULL, NULL, NULL, NULL, u.version, u.machine, NULL};
 	if (f)
-		os_values(f, len, keys, v);
+		os_values(f, len, names, v);
 	for (int i = 0; i < 10; i++) {
 		if (!v[i])
 			continue;
-		json_fmt(o, "%s\"%s\": %j", sep, keys[i][0], v[i]);
+		json_fmt(o, "%s\"%s\": %j", sep, names[i], v[i]);
 		sep = ", ";
 	}
 	out_str(o, *sep == '{' ? "{}" : "}");
