@@ -159,16 +159,9 @@ static void reply_end(const char *log)
 static void fail(const char *class)
 {
 	out_chr(&g.rep, '{');
-	if (g.id) {
-		out_str(&g.rep, "\"id\": ");
-		json_echo(&g.rep, g.id);
-		out_str(&g.rep, ", ");
-	}
-	out_str(&g.rep, "\"error\": {\"class\": \"");
-	out_str(&g.rep, class);
-	out_str(&g.rep, "\", \"desc\": ");
-	json_str(&g.rep, g.desc.buf);
-	out_str(&g.rep, "}}");
+	if (g.id)
+		json_fmt(&g.rep, "\"id\": %e, ", g.id);
+	json_fmt(&g.rep, "\"error\": {\"class\": \"%s\", \"desc\": %j}}", class, g.desc.buf);
 	reply_end(g.desc.buf);
 }
 
@@ -181,18 +174,15 @@ static void generic(const char *a, const char *src, const char *b)
 /* The end of {"return": V, "id": ID} */
 static void ok_tail(void)
 {
-	if (g.id) {
-		out_str(&g.rep, ", \"id\": ");
-		json_echo(&g.rep, g.id);
-	}
+	if (g.id)
+		json_fmt(&g.rep, ", \"id\": %e", g.id);
 	out_chr(&g.rep, '}');
 	reply_end(NULL);
 }
 
 static void ok(const char *v)
 {
-	out_str(&g.rep, "{\"return\": ");
-	out_str(&g.rep, v);
+	json_fmt(&g.rep, "{\"return\": %s", v);
 	ok_tail();
 }
 
@@ -257,12 +247,9 @@ static void info(void)
 	out_str(&g.rep, "{\"return\": {\"version\": \"" QFS_VERSION "\", \"supported_commands\": [");
 	const char *name = cmds;
 	for (int i = 0; i < NCMDS; i++, name += strlen(name) + 1) {
-		out_str(&g.rep, i ? ", {\"enabled\": " : "{\"enabled\": ");
-		out_str(&g.rep, (g.ch.pid && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true");
-		out_str(&g.rep, ", \"name\": \"");
-		out_str(&g.rep, name);
-		out_str(&g.rep,
-			i == C_SHUTDOWN ? "\", \"success-response\": false}" : "\", \"success-response\": true}");
+		json_fmt(&g.rep, "%s{\"enabled\": %s, \"name\": \"%s\", \"success-response\": %s}", i ? ", " : "",
+			 (g.ch.pid && !(FROZEN_OK >> i & 1)) || g.blocked >> i & 1 ? "false" : "true", name,
+			 i == C_SHUTDOWN ? "false" : "true");
 	}
 	out_str(&g.rep, "]}");
 	ok_tail();
@@ -284,10 +271,8 @@ static void facts(int c)
 		return ok_tail();
 	g.rep.len = 0;
 	g.desc.len = 0;
-	out_str(&g.desc, *bad ? "realpath(\"" : "getifaddrs failed");
-	out_str(&g.desc, bad);
-	out_str(&g.desc, *bad ? "\"): " : ": ");
-	said(g.desc.buf, NULL, errstr(errno));
+	json_fmt(&g.desc, *bad ? "realpath(\"%s\"): %s" : "getifaddrs failed%s: %s", bad, errstr(errno));
+	out_chr(&g.desc, 0);
 	fail("GenericError");
 }
 
@@ -336,16 +321,23 @@ static void power(const char *mode)
 	g.name.len = 0;
 }
 
+/* The command named by the n bytes at s: its number, or NCMDS */
+static int cmd_find(const char *s, size_t n)
+{
+	const char *name = cmds;
+	int c = 0;
+	for (; c < NCMDS && (strlen(name) != n || strncmp(name, s, n) != 0); c++)
+		name += strlen(name) + 1;
+	return c;
+}
+
 /* -b: each name of the comma-separated list that qfs knows */
 static void block(const char *p)
 {
 	for (; p; p = strchr(p, ','), p += !!p) {
-		const char *name = cmds;
-		for (int c = 0; c < NCMDS; c++, name += strlen(name) + 1) {
-			size_t n = strlen(name);
-			if (!strncmp(name, p, n) && (p[n] == ',' || !p[n]))
-				g.blocked |= 1u << c;
-		}
+		int c = cmd_find(p, (size_t)(strchrnul(p, ',') - p));
+		if (c < NCMDS)
+			g.blocked |= 1u << c;
 	}
 }
 
@@ -361,8 +353,7 @@ static void sync_id(const char *key, const char *v, int delimited)
 		return generic(bad_type, key, "', expected: integer");
 	if (delimited)
 		out_chr(&g.rep, (char)0xff);
-	out_str(&g.rep, "{\"return\": ");
-	json_echo(&g.rep, v);
+	json_fmt(&g.rep, "{\"return\": %e", v);
 	ok_tail();
 }
 
@@ -458,9 +449,7 @@ static void request(char *p)
 		return generic("QMP input lacks member 'execute'", NULL, "");
 	json_unq(&g.name, exec);
 	out_chr(&g.name, 0);
-	const char *name = cmds;
-	for (c = 0; c < NCMDS && strcmp(g.name.buf, name) != 0; c++)
-		name += strlen(name) + 1;
+	c = cmd_find(g.name.buf, g.name.len - 1);
 	/* qemu-ga knows more commands than qfs: while frozen, one of its
 	 * (guest-...) is disabled there rather than unknown */
 	if (c == NCMDS && !(g.ch.pid && !strncmp(g.name.buf, "guest-", 6))) {
@@ -470,7 +459,7 @@ static void request(char *p)
 	if ((g.ch.pid && (c == NCMDS || !(FROZEN_OK >> c & 1))) || g.blocked >> c & 1) {
 		said("Command ", exec,
 		     g.ch.pid && !(FROZEN_OK >> c & 1) ? " has been disabled: the agent is in frozen state"
-						      : " has been disabled");
+						       : " has been disabled");
 		return fail("CommandNotFound");
 	}
 	run(c, args);

@@ -40,15 +40,15 @@ size_t decode_mntname(char *s)
 	return (size_t)(w - s);
 }
 
-/* strstr for short needles; libc's two-way search is bigger than all of
+/* strstr for short needles (where sub is in s, or NULL); libc's two-way search is bigger than all of
  * qfs's uses of it together. */
-int contains(const char *s, const char *sub)
+char *contains(const char *s, const char *sub)
 {
 	size_t n = strlen(sub);
 	for (; *s; s++)
 		if (!strncmp(s, sub, n))
-			return 1;
-	return 0;
+			return (char *)s;
+	return NULL;
 }
 
 /* The kernel's escaping (mangle() in fs/proc_namespace.c) covers a space,

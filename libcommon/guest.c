@@ -18,36 +18,11 @@
 
 #include "qfs.h"
 
-/* strstr, without libc's two-way search: these strings are short */
-static char *find(const char *s, const char *sub)
-{
-	size_t n = strlen(sub);
-	for (; *s; s++)
-		if (!strncmp(s, sub, n))
-			return (char *)s;
-	return NULL;
-}
-
-static void put(struct out *o, const char *lit, const char *s)
-{
-	out_str(o, lit);
-	json_str(o, s);
-}
-
-static void num(struct out *o, const char *lit, long long v)
-{
-	out_str(o, lit);
-	if (v < 0)
-		out_chr(o, '-');
-	out_num(o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-}
-
 void guest_hostname(struct out *o)
 {
 	struct utsname u;
 	uname(&u);
-	put(o, "{\"host-name\": ", u.nodename);
-	out_chr(o, '}');
+	json_fmt(o, "{\"host-name\": %j}", u.nodename);
 }
 
 /* qemu-ga's clock has microseconds */
@@ -55,12 +30,26 @@ void guest_time(struct out *o)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	num(o, "", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000);
+	json_fmt(o, "%d", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000);
 }
 
-/* os-release's values (keys[i][1]) into v[i], their quotes taken off in
- * place */
-static void os_values(char *f, size_t len, const char *const keys[][2], const char **v)
+/* The length of the os-release key of member m at l ("VERSION_ID=" for
+ * version-id), or 0 when l has another. */
+static size_t os_key(const char *l, const char *m)
+{
+	size_t n = 0;
+	for (; m[n]; n++)
+		if (l[n] != (m[n] == '-' ? '_' : m[n] - 'a' + 'A'))
+			return 0;
+	return l[n] == '=' ? n : 0;
+}
+
+/* the members that are uname's: kernel-release, kernel-version, machine */
+enum { UNAME = 1 << 1 | 1 << 7 | 1 << 8 };
+
+/* os-release's values into v (the kernel's, from uname, already there),
+ * their quotes taken off in place */
+static void os_values(char *f, size_t len, const char *const names[], const char **v)
 {
 	char *end = f + len;
 	for (char *p = f; p < end; p++)
@@ -69,8 +58,8 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 	for (char *l = f, *nx; l < end; l = nx) {
 		nx = l + strlen(l) + 1;
 		for (int i = 0; i < 10; i++) {
-			size_t n = keys[i][1] ? strlen(keys[i][1]) : 0;
-			if (!n || strncmp(l, keys[i][1], n) != 0 || l[n] != '=')
+			size_t n = UNAME >> i & 1 ? 0 : os_key(l, names[i]);
+			if (!n)
 				continue;
 			char *val = l + n + 1, q = *val, *w = val, *r = val + 1;
 			v[i] = val;
@@ -85,36 +74,25 @@ static void os_values(char *f, size_t len, const char *const keys[][2], const ch
 
 void guest_osinfo(struct out *o)
 {
-	static const char *const keys[][2] = {
-		{"name", "NAME"},
-		{"kernel-release", NULL},
-		{"version", "VERSION"},
-		{"variant", "VARIANT"},
-		{"pretty-name", "PRETTY_NAME"},
-		{"version-id", "VERSION_ID"},
-		{"variant-id", "VARIANT_ID"},
-		{"kernel-version", NULL},
-		{"machine", NULL},
-		{"id", "ID"},
-	};
+	static const char *const names[] = {"name",       "kernel-release", "version",        "variant", "pretty-name",
+					    "version-id", "variant-id",     "kernel-version", "machine", "id"};
 	struct utsname u;
 	size_t len = 0;
-	char *f = read_file("/etc/os-release", &len), sep = '{';
+	char *f = read_file("/etc/os-release", &len);
+	const char *sep = "{";
 	if (!f)
 		f = read_file("/usr/lib/os-release", &len);
 	uname(&u);
 	const char *v[10] = {NULL, u.release, NULL, NULL, NULL, NULL, NULL, u.version, u.machine, NULL};
 	if (f)
-		os_values(f, len, keys, v);
+		os_values(f, len, names, v);
 	for (int i = 0; i < 10; i++) {
 		if (!v[i])
 			continue;
-		out_str(o, sep == '{' ? "{\"" : ", \"");
-		out_str(o, keys[i][0]);
-		put(o, "\": ", v[i]);
-		sep = ',';
+		json_fmt(o, "%s\"%s\": %j", sep, names[i], v[i]);
+		sep = ", ";
 	}
-	out_str(o, sep == '{' ? "{}" : "}");
+	out_str(o, *sep == '{' ? "{}" : "}");
 	free(f);
 }
 
@@ -156,9 +134,7 @@ void guest_timezone(struct out *o)
 			zone = (const char *)ab + tt[6 * k + 5];
 		break;
 	}
-	put(o, "{\"zone\": ", zone);
-	num(o, ", \"offset\": ", off);
-	out_chr(o, '}');
+	json_fmt(o, "{\"zone\": %j, \"offset\": %d}", zone, off);
 	free(f);
 }
 
@@ -189,61 +165,25 @@ void guest_users(struct out *o)
 	out_chr(o, '[');
 	for (size_t i = 0, first = 1; i < n; i++) {
 		size_t j = 0, k = i;
-		if (u[i].type != 7)
-			continue;
-		while (j < n && (u[j].type != 7 || strncmp(u[j].user, u[i].user, 32) != 0))
-			j++;
-		if (j < i)
-			continue;
-		for (; j < n; j++)
-			if (u[j].type == 7 && !strncmp(u[j].user, u[i].user, 32) &&
-			    (u[j].sec < u[k].sec || (u[j].sec == u[k].sec && u[j].usec < u[k].usec)))
+		for (; u[i].type == 7 && j < n; j++) {
+			if (u[j].type != 7 || strncmp(u[j].user, u[i].user, 32) != 0)
+				continue;
+			if (j < i)
+				break; /* listed already */
+			if (u[j].sec < u[k].sec || (u[j].sec == u[k].sec && u[j].usec < u[k].usec))
 				k = j;
+		}
+		if (j < n || u[i].type != 7)
+			continue;
 		char name[33] = {0}, us[8] = {'.', 0};
 		memcpy(name, u[i].user, 32);
 		for (int d = 6, v = (int)u[k].usec; d > 0; d--, v /= 10)
 			us[d] = (char)('0' + v % 10);
-		num(o, first ? "{\"login-time\": " : ", {\"login-time\": ", u[k].sec);
-		out_str(o, us);
-		put(o, ", \"user\": ", name);
-		out_chr(o, '}');
+		json_fmt(o, "%s{\"login-time\": %d%s, \"user\": %j}", first ? "" : ", ", (long long)u[k].sec, us, name);
 		first = 0;
 	}
 	out_chr(o, ']');
 	free(u);
-}
-
-/* A short sysfs file's first line, or "" */
-static char *line(const char *a, const char *b, const char *c, char *buf, size_t size)
-{
-	char path[512];
-	size_t n = 0;
-	int fd = -1;
-	buf[0] = 0;
-	if (strlen(a) + strlen(b) + strlen(c) < sizeof(path)) {
-		strcat(strcat(strcpy(path, a), b), c);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd >= 0) {
-		ssize_t r = read(fd, buf, size - 1);
-		n = r > 0 ? (size_t)r : 0;
-		close(fd);
-	}
-	buf[n] = 0;
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = 0;
-	return buf;
-}
-
-static unsigned hexn(const char *s, int n)
-{
-	unsigned v = 0;
-	while (n--) {
-		int c = *s++ | 32;
-		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-	}
-	return v;
 }
 
 /* "/DDDD:BB:SS.F" */
@@ -268,32 +208,31 @@ static int dev_link(const char *dir, const char *name, char *link, size_t size)
  * else "unknown". */
 static void real_disk(struct out *o, const char *name)
 {
-	static const char *const drivers[] = {"virtio-pci", "nvme"};
 	char link[512], buf[256], *p = NULL, *e;
 	long pci[4] = {-1, -1, -1, -1};
 	unsigned long long btu[3] = {0, 0, 0};
 	const char *type = "unknown";
 	int k = -1;
 	if (!dev_link("/sys/class/block/", name, link, sizeof(link)))
-		p = find(link, "/devices/pci");
+		p = contains(link, "/devices/pci");
 	for (p = p ? strchr(p + 12, '/') : NULL; k < 0 && p && pci_at(p); p += 13) {
 		char c = p[13];
 		p[13] = 0;
-		ssize_t n = readlink(strcat(strcat(strcpy(buf, "/sys"), find(link, "/devices/")), "/driver"), buf, 255);
+		ssize_t n =
+			readlink(strcat(strcat(strcpy(buf, "/sys"), contains(link, "/devices/")), "/driver"), buf, 255);
 		p[13] = c;
 		buf[n > 0 ? n : 0] = 0;
 		e = strrchr(buf, '/');
-		for (int i = 0; i < 2; i++)
-			if (e && !strcmp(e + 1, drivers[i]))
-				k = i;
+		if (e)
+			k = !strcmp(e + 1, "virtio-pci") ? 0 : !strcmp(e + 1, "nvme") ? 1 : -1;
 		if (k >= 0)
-			pci[0] = hexn(p + 1, 4), pci[1] = hexn(p + 6, 2), pci[2] = hexn(p + 9, 2),
-			pci[3] = hexn(p + 12, 1);
+			pci[0] = hexnum(p + 1, 4), pci[1] = hexnum(p + 6, 2), pci[2] = hexnum(p + 9, 2),
+			pci[3] = hexnum(p + 12, 1);
 	}
 	if (k >= 0)
 		type = k ? "nvme" : "virtio";
 	/* virtio-scsi: .../target0:0:1/0:0:1:2 is bus 0, target 1, unit 2 */
-	p = k == 0 ? find(link, "/target") : NULL;
+	p = k == 0 ? contains(link, "/target") : NULL;
 	if (p && (p = strchr(p + 1, '/')) && (e = (char *)scan_uint(p + 1, ~0ULL, btu))) {
 		type = "scsi";
 		for (int i = 0; i < 3 && e && *e == ':'; i++)
@@ -301,27 +240,25 @@ static void real_disk(struct out *o, const char *name)
 	}
 	/* the serial as udev's database has it, as libudev reads it */
 	size_t len;
-	line("/sys/class/block/", name, "/dev", buf, 32);
-	char *db = read_file(strcat(strcpy(link, "/run/udev/data/b"), buf), &len);
-	char *serial = db ? find(db, "E:ID_SERIAL=") : NULL;
+	char *dev = read_file(strcat(strcat(strcpy(link, "/sys/class/block/"), name), "/dev"), &len), *db = NULL;
+	if (dev && (e = strchr(dev, '\n')) != NULL && e - dev < 32) {
+		*e = 0;
+		db = read_file(strcat(strcpy(link, "/run/udev/data/b"), dev), &len);
+	}
+	free(dev);
+	char *serial = db ? contains(db, "E:ID_SERIAL=") : NULL;
 	if (serial) {
 		serial += 12;
 		for (e = serial; *e && *e != '\n'; e++)
 			;
 		*e = 0;
-		put(o, "{\"serial\": ", serial);
+		json_fmt(o, "{\"serial\": %j, ", serial);
 	}
-	put(o, serial ? ", \"bus-type\": " : "{\"bus-type\": ", type);
-	num(o, ", \"bus\": ", (long long)btu[0]);
-	num(o, ", \"unit\": ", (long long)btu[2]);
-	num(o, ", \"pci-controller\": {\"bus\": ", pci[1]);
-	num(o, ", \"slot\": ", pci[2]);
-	num(o, ", \"domain\": ", pci[0]);
-	num(o, ", \"function\": ", pci[3]);
-	out_str(o, "}, \"dev\": \"/dev/");
-	out_str(o, name);
-	num(o, "\", \"target\": ", (long long)btu[1]);
-	out_chr(o, '}');
+	json_fmt(o,
+		 "%s\"bus-type\": %j, \"bus\": %d, \"unit\": %d, \"pci-controller\": {\"bus\": %d, \"slot\": %d, "
+		 "\"domain\": %d, \"function\": %d}, \"dev\": \"/dev/%s\", \"target\": %d}",
+		 serial ? "" : "{", type, (long long)btu[0], (long long)btu[2], (long long)pci[1], (long long)pci[2],
+		 (long long)pci[0], (long long)pci[3], name, (long long)btu[1]);
 	free(db);
 }
 
@@ -332,7 +269,7 @@ static void real_devs(struct out *names, const char *name, int depth)
 	char link[512], path[300];
 	if (depth > 8 || dev_link("/sys/class/block/", name, link, sizeof(link)))
 		return;
-	if (!find(link, "/devices/virtual/block/")) {
+	if (!contains(link, "/devices/virtual/block/")) {
 		out_mem(names, name, strlen(name) + 1);
 		return;
 	}
@@ -372,14 +309,13 @@ const char *guest_fsinfo(struct out *o)
 			return path;
 		}
 		const char *name = strrchr(link, '/') + 1;
-		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
+		json_fmt(o, "%s{\"name\": %j", first ? "" : ", ", name);
 		first = 0;
 		int st = statfs(m->target, &sv);
 		unsigned long long used = sv.f_blocks - sv.f_bfree;
 		if (!st)
-			num(o, ", \"total-bytes\": ", (long long)((used + sv.f_bavail) * sv.f_frsize));
-		put(o, ", \"mountpoint\": ", m->target);
-		out_str(o, ", \"disk\": [");
+			json_fmt(o, ", \"total-bytes\": %d", (long long)((used + sv.f_bavail) * sv.f_frsize));
+		json_fmt(o, ", \"mountpoint\": %j, \"disk\": [", m->target);
 		names.len = 0;
 		real_devs(&names, name, 0);
 		/* qemu-ga prepends each disk to its list */
@@ -394,9 +330,8 @@ const char *guest_fsinfo(struct out *o)
 		}
 		out_chr(o, ']');
 		if (!st)
-			num(o, ", \"used-bytes\": ", (long long)(used * sv.f_frsize));
-		put(o, ", \"type\": ", m->fstype);
-		out_chr(o, '}');
+			json_fmt(o, ", \"used-bytes\": %d", (long long)(used * sv.f_frsize));
+		json_fmt(o, ", \"type\": %j}", m->fstype);
 	}
 	out_chr(o, ']');
 	mtab_free(&t);
@@ -458,7 +393,6 @@ out:
 /* RFC 5952's text of an IPv6 address, as glibc's inet_ntop writes it */
 static void ip6(struct out *o, const unsigned char *a)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t best = 8, blen = 1;
 	for (size_t i = 0, run = 0; i < 8; i++) {
 		run = a[2 * i] || a[2 * i + 1] ? 0 : run + 1;
@@ -466,17 +400,14 @@ static void ip6(struct out *o, const unsigned char *a)
 			blen = run, best = i + 1 - run;
 	}
 	for (size_t i = 0; i < 8; i++) {
-		if (i == best) {
-			out_str(o, "::");
+		/* the longest run of zeros as "::", the rest ':'-separated */
+		json_fmt(o,
+			 i == best               ? "::"
+			 : i && i != best + blen ? ":%x"
+						 : "%x",
+			 (long long)(a[2 * i] << 8 | a[2 * i + 1]));
+		if (i == best)
 			i += blen - 1;
-			continue;
-		}
-		if (i && i != best + blen)
-			out_chr(o, ':');
-		unsigned v = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-		int d = v > 0xfff ? 12 : v > 0xff ? 8 : v > 0xf ? 4 : 0;
-		for (; d >= 0; d -= 4)
-			out_chr(o, hex[v >> d & 15]);
 	}
 }
 
@@ -501,17 +432,14 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
 		}
 		if (!addr)
 			continue;
-		out_str(o, n++ ? ", {\"ip-address-type\": \"" : ", \"ip-addresses\": [{\"ip-address-type\": \"");
-		out_str(o, a->family == AF_INET ? "ipv4\", \"ip-address\": \"" : "ipv6\", \"ip-address\": \"");
-		for (int i = 0; a->family == AF_INET && i < 4; i++) {
-			if (i)
-				out_chr(o, '.');
-			out_num(o, addr[i]);
-		}
-		if (a->family == AF_INET6)
+		json_fmt(o, "%s{\"ip-address-type\": \"ipv%d\", \"ip-address\": \"",
+			 n++ ? ", " : ", \"ip-addresses\": [", a->family == AF_INET ? 4LL : 6LL);
+		if (a->family == AF_INET)
+			json_fmt(o, "%d.%d.%d.%d", (long long)addr[0], (long long)addr[1], (long long)addr[2],
+				 (long long)addr[3]);
+		else
 			ip6(o, addr);
-		num(o, "\", \"prefix\": ", a->prefixlen);
-		out_chr(o, '}');
+		json_fmt(o, "\", \"prefix\": %d}", (long long)a->prefixlen);
 	}
 	if (n)
 		out_chr(o, ']');
@@ -522,10 +450,6 @@ static int addresses(struct out *o, const struct out *b, unsigned ifindex)
  * with an address, as qemu-ga), its hardware address. 0, or -1 (errno). */
 int guest_interfaces(struct out *o)
 {
-	/* and where each is in /proc/net/dev's line */
-	static const char stats[] =
-		"tx-packets\0\11tx-errs\0\12rx-bytes\0\0rx-dropped\0\3"
-		"rx-packets\0\1rx-errs\0\2tx-bytes\0\10tx-dropped\0\13";
 	struct out b = {-1, 1, 0, 0, NULL};
 	size_t len;
 	char *f = read_file("/proc/net/dev", &len), *l = f ? strchr(f, '\n') : NULL;
@@ -548,27 +472,24 @@ int guest_interfaces(struct out *o)
 			if (!l)
 				goto out;
 		}
-		put(o, first ? "{\"name\": " : ", {\"name\": ", name);
+		json_fmt(o, "%s{\"name\": %j", first ? "" : ", ", name);
 		memset(&ifr, 0, sizeof(ifr));
 		for (int i = 0; i < IF_NAMESIZE - 1 && name[i]; i++)
 			ifr.ifr_name[i] = name[i];
 		if (addresses(o, &b, ioctl(fd, SIOCGIFINDEX, &ifr) ? 0 : (unsigned)ifr.ifr_ifindex)) {
-			out_str(o, ", \"statistics\": {");
-			for (const char *st = stats; *st; st += strlen(st) + 2) {
-				out_str(o, st == stats ? "\"" : ", \"");
-				out_str(o, st);
-				num(o, "\": ", (long long)v[(unsigned char)st[strlen(st) + 1]]);
-			}
-			out_chr(o, '}');
+			/* /proc/net/dev's columns in qemu-ga's order */
+			json_fmt(o,
+				 ", \"statistics\": {\"tx-packets\": %d, \"tx-errs\": %d, \"rx-bytes\": %d, "
+				 "\"rx-dropped\": %d, \"rx-packets\": %d, \"rx-errs\": %d, \"tx-bytes\": %d, "
+				 "\"tx-dropped\": %d}",
+				 (long long)v[9], (long long)v[10], (long long)v[0], (long long)v[3], (long long)v[1],
+				 (long long)v[2], (long long)v[8], (long long)v[11]);
 		}
 		if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
 			out_str(o, ", \"hardware-address\": \"");
 			for (int i = 0; i < 6; i++) {
 				unsigned char c = (unsigned char)ifr.ifr_hwaddr.sa_data[i];
-				if (i)
-					out_chr(o, ':');
-				out_chr(o, "0123456789abcdef"[c >> 4]);
-				out_chr(o, "0123456789abcdef"[c & 15]);
+				json_fmt(o, "%s%x%x", i ? ":" : "", (long long)(c >> 4), (long long)(c & 15));
 			}
 			out_chr(o, '"');
 		}

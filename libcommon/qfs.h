@@ -75,7 +75,7 @@ void json_str(struct out *o, const char *s);
 size_t out_escaped(struct out *o, const char *s);
 void out_oneline(struct out *o, const char *s);
 size_t escaped_len(const char *s);
-int contains(const char *s, const char *sub);
+char *contains(const char *s, const char *sub);
 int utf8_len(const unsigned char *s);
 
 /* json.c: the guest agent's request reader. Fixed size: a request longer
@@ -92,9 +92,11 @@ struct jreader {
 void json_reset(struct jreader *r);
 int json_feed(struct jreader *r, int c, const char **err, int *again);
 long json_cp(const char **p);
+int hexnum(const char *s, int n);
 const char *json_skip(const char *p);
 void json_unq(struct out *o, const char *p);
 void json_echo(struct out *o, const char *p);
+void json_fmt(struct out *o, const char *fmt, ...);
 
 /* read.c: whole files, or a chunk at a time. Far more than any mount
  * table (the kernel's default limit is 100,000 mounts): -F of an endless
@@ -283,9 +285,9 @@ int job_end(struct job *j, size_t *thawed);
 
 /* child.c: the `qfs freeze --hold` child that holds an agent's freeze. */
 struct child {
-	pid_t pid;   /* 0: none */
-	int in, out; /* its stdin's write end, its stdout's read end */
-	int sig;     /* a signal that ended the agent while it waited */
+	pid_t pid;                /* 0: none */
+	int in, out;              /* its stdin's write end, its stdout's read end */
+	int sig;                  /* a signal that ended the agent while it waited */
 	unsigned long long until; /* now_s() past which it is not waited for, or 0 */
 };
 int child_start(struct child *c, char *const argv[]);
