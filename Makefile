@@ -77,7 +77,10 @@ $(ARCHES:%=build/%/kernel/linux): build/%/kernel/linux:
 	ln -sfn $(call khdr,$*,asm) $(call khdr,$*,asm-generic) $(@D)/
 	ln -sfn $(call khdr,$*,linux) $@
 
-TARGET_FLAGS = $(ALLOC) -isystem build/$1/kernel -Ilibcommon -Ibuild
+# x86_64 only, both plain size flags, no ABI change: data aligned as the ABI
+# asks rather than for speed, and no SSE register (qfs has no floating point)
+ARCHFLAGS_x86_64 = -malign-data=abi -mgeneral-regs-only
+TARGET_FLAGS = $(ALLOC) $(ARCHFLAGS_$1) -isystem build/$1/kernel -Ilibcommon -Ibuild
 
 qfs: $(SRC) $(HDR) build/applets.h | build/x86_64/kernel/linux
 	$(CC_x86_64) $(CFLAGS) $(call TARGET_FLAGS,x86_64) -o $@ $(SRC) $(LDFLAGS)

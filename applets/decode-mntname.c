@@ -5,9 +5,7 @@
 
 const char decode_mntname_usage[] =
 	"Usage: qfs decode-mntname [NAME]...\n"
-	"\n"
-	"Print each NAME (else each line of stdin) with mountinfo's escapes decoded.\n"
-	"\n"
+	"Each NAME (else each line of stdin) with mountinfo's escapes decoded.\n"
 	"Exit codes: 0 success, 1 standard input could not be read, 2 usage error.\n";
 
 static void put_decoded(char *s)

@@ -5,31 +5,12 @@
 #include "qfs.h"
 
 const char freeze_usage[] =
-	"Usage: qfs freeze [-v] [-m MOUNTPOINT]... [-t SECONDS] [-H HOOK]\n"
-	"                  [--hook-timeout SECONDS] [--no-sync | --sync-timeout SECONDS]\n"
-	"                  [--hold | -- CMD [ARG]...]\n"
-	"       qfs freeze -n [-F FILE] [-m MOUNTPOINT]...\n"
-	"\n"
-	"Freeze the eligible filesystems (see mountlist), or those of -m, children\n"
-	"first; a filesystem another qfs freeze holds is joined. See qfs(8).\n"
-	"\n"
-	"  -m, --mountpoint DIR  the filesystem mounted on DIR (repeatable)\n"
-	"  -v, --verbose         a line per filesystem, then a count and times\n"
-	"  -n, --dry-run         print the freeze order; freeze nothing\n"
-	"  -F, --file FILE       with -n: the mount table from FILE\n"
-	"  -t, --timeout SECS    a watchdog thaws after SECS, even if qfs is killed\n"
-	"  -H, --hook HOOK       run HOOK freeze before, HOOK thaw after (or a\n"
-	"                        directory of them; also $QFS_HOOK)\n"
-	"      --hook-timeout SECS  kill a hook still running after SECS (60)\n"
-	"      --no-sync         no syncfs of all at once before freezing\n"
-	"      --sync-timeout SECS  stop waiting for that syncfs after SECS (30)\n"
-	"      --hold            print 'frozen N', wait for end of input, 'thaw', a\n"
-	"                        signal or the deadline, thaw, print 'thawed N'\n"
-	"  -- CMD [ARG]...       run CMD while frozen, then thaw whatever happens\n"
-	"\n"
-	"Exit codes: 0 success; 1 failed (nothing left frozen by this call), also when\n"
-	"another command thawed under -- CMD or --hold; 2 usage; 3 thawed by the -t\n"
-	"deadline; with -- CMD its status (128+N: signal N; 127, 126: not run).\n";
+	"Usage: qfs freeze [-vn] [-m DIR]... [-t SECS] [-H HOOK] [--hook-timeout SECS]\n"
+	"       [--no-sync | --sync-timeout SECS] [--hold | -- CMD...] [-F FILE]\n"
+	"Freeze eligible filesystems or -m's: --mountpoint --verbose --dry-run --file\n"
+	"--timeout --hook --hook-timeout --no-sync --sync-timeout --hold. See qfs(8).\n"
+	"Exit codes: 0 success; 1 failed, nothing left frozen; 2 usage; 3 thawed at -t;\n"
+	"with -- CMD its status.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1, OPT_HOLD, OPT_NO_SYNC, OPT_SYNC_TIMEOUT };
 

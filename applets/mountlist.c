@@ -8,17 +8,8 @@
 
 const char mountlist_usage[] =
 	"Usage: qfs mountlist [-aenJ] [-o COLUMNS] [-F FILE]\n"
-	"\n"
-	"List the mount table, with what freeze would do to each mount.\n"
-	"\n"
-	"  -a, --all          all mounts (the default)\n"
-	"  -e, --eligible     only the mounts freeze would freeze\n"
-	"  -n, --noheadings   no heading line\n"
-	"  -J, --json         JSON: {\"filesystems\":[{\"target\":...},...]}\n"
-	"  -o, --output COLS  TARGET SOURCE FSTYPE MAJ:MIN OPTIONS ID PARENT ACTION\n"
-	"                     FREEZABLE (default TARGET,SOURCE,FSTYPE,OPTIONS,ACTION)\n"
-	"  -F, --file FILE    read FILE (mountinfo or mounts format)\n"
-	"\n"
+	"Mounts and what freeze would do: --all --eligible --noheadings --json --file\n"
+	"--output TARGET,SOURCE,FSTYPE,MAJ:MIN,OPTIONS,ID,PARENT,ACTION,FREEZABLE\n"
 	"Exit codes: 0 success, 1 the table could not be read, 2 usage error.\n";
 
 /* The first NNAMES are a mount's names, in struct mnt's order. */

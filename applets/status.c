@@ -3,13 +3,7 @@
 
 const char status_usage[] =
 	"Usage: qfs status [-vJ]\n"
-	"\n"
-	"Print 'frozen' while a qfs freeze holds a filesystem, else 'thawed', from\n"
-	"$QFS_STATE_DIR (/run/qfs); stale holds are removed first. See qfs(8).\n"
-	"\n"
-	"  -v, --verbose  each freeze: kind, pid, since, deadline, watchdog, mounts\n"
-	"  -J, --json     {\"status\":S,\"freezes\":[{\"pid\":N,\"kind\":K,\"time\":T,...}]}\n"
-	"\n"
+	"'frozen' while a qfs freeze holds a filesystem, else 'thawed': --verbose --json\n"
 	"Exit codes: 0 success, 1 the holds could not be read, 2 usage error.\n";
 
 static const struct opt opts[] = {{"verbose", 'v', 0}, {"json", 'J', 0}, {0, 0, 0}};

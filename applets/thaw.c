@@ -9,17 +9,9 @@
 const char thaw_usage[] =
 	"Usage: qfs thaw [-v] [-m MOUNTPOINT]... [-H HOOK] [--hook-timeout SECONDS]\n"
 	"       fsthaw [...]\n"
-	"\n"
-	"Thaw the eligible filesystems, or those of -m, parents first, fully; what\n"
-	"is thawed leaves every freeze in force (see status). See qfs(8).\n"
-	"\n"
-	"  -m, --mountpoint DIR  the filesystem mounted on DIR (repeatable)\n"
-	"  -v, --verbose         a line per filesystem thawed, then a count\n"
-	"  -H, --hook HOOK       run HOOK thaw after thawing (also $QFS_HOOK)\n"
-	"      --hook-timeout SECS  kill a hook still running after SECS (60)\n"
-	"\n"
-	"Exit codes: 0 success; 1 a filesystem or the hook failed (the rest are\n"
-	"thawed); 2 usage error.\n";
+	"Thaw eligible filesystems or -m's, fully: --mountpoint --verbose --hook\n"
+	"--hook-timeout. See qfs(8).\n"
+	"Exit codes: 0 success; 1 a filesystem or the hook failed; 2 usage error.\n";
 
 enum { OPT_HOOK_TIMEOUT = 1 };
 

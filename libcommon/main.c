@@ -30,9 +30,7 @@ static const struct applet applets[] = {
 static const char qfs_usage[] =
 	"Usage: qfs APPLET [ARGS]...  (or APPLET [ARGS]... through a symlink)\n"
 	"       qfs --list | --version | --help | --install [-s] DIR\n"
-	"\n"
 	"Freeze and thaw filesystems safely. 'qfs APPLET --help' describes each.\n"
-	"\n"
 	"Exit codes: 0 success, 1 failed, 2 usage error, 3 deadline passed.\n";
 
 const char *applet_name = "qfs";
