@@ -219,7 +219,7 @@ FUZZ_FLAGS   = -std=c11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB     = libcommon/mnt.c libcommon/parse.c libcommon/read.c libcommon/decode.c libcommon/out.c \
                libcommon/err.c libcommon/opt.c libcommon/fs.c libcommon/json.c libcommon/sig.c libcommon/hook.c \
-               libcommon/path.c libcommon/guest.c libcommon/child.c libcommon/hyperv.c tests/fuzz/support.c
+               libcommon/path.c libcommon/guest.c tests/fuzz/support.c
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HDR)
 	@mkdir -p build/fuzz

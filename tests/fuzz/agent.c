@@ -1,6 +1,6 @@
 /* The agent's request reader and replies: any bytes from a host, and every
  * reply is one line of valid JSON (after guest-sync-delimited's 0xFF). The
- * agent is compiled in whole; spawning fails here, so a freeze request is
+ * agent is compiled in whole, with child.c and hyperv.c; spawning fails here, so a freeze request is
  * answered without a child, and guest-shutdown with an error. */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +34,11 @@ static void no_sync(void)
 #define spawn no_spawn
 #define reboot no_reboot
 #define sync no_sync
-#include "../../applets/agent.c" // NOLINT(bugprone-suspicious-include)
+/* the freeze child is started in child.c (hyperv.c uses it too): both in
+ * here, so that their spawn is the one above */
+#include "../../libcommon/child.c"  // NOLINT(bugprone-suspicious-include)
+#include "../../libcommon/hyperv.c" // NOLINT(bugprone-suspicious-include)
+#include "../../applets/agent.c"    // NOLINT(bugprone-suspicious-include)
 #undef fork
 
 /* A second opinion on JSON, written apart from libcommon/json.c: one
