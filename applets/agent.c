@@ -567,7 +567,7 @@ static void background(int daemonize)
 	char num[24];
 	int fd;
 	if (daemonize) {
-		pid_t pid = fork();
+		pid_t pid = _Fork();
 		if (pid < 0)
 			die("fork", errstr(errno), NULL);
 		if (pid > 0)

@@ -187,6 +187,11 @@ void guest_users(struct out *o)
 }
 
 /* "/DDDD:BB:SS.F" */
+static int pci_at(const char *p)
+{
+	return p[0] == '/' && p[5] == ':' && p[8] == ':' && p[11] == '.';
+}
+
 /* A block device's place in sysfs, "../../devices/...": 0, or -1 */
 static int dev_link(const char *dir, const char *name, char *link, size_t size)
 {
@@ -198,13 +203,41 @@ static int dev_link(const char *dir, const char *name, char *link, size_t size)
 	return n > 0 ? 0 : -1;
 }
 
-/* The disk of a real device: its name and udev's serial. Where it sits
- * (qemu-ga's bus type and PCI, SCSI or NVMe address from sysfs) is left
- * out for the size budget: "unknown", as qemu-ga says for a bus it does
- * not know (README). */
+/* The disk of a real device, as far as its path in sysfs says and as
+ * qemu-ga reads it: virtio-blk, virtio-scsi and NVMe behind PCI; anything
+ * else "unknown". */
 static void real_disk(struct out *o, const char *name)
 {
-	char link[512], *e;
+	char link[512], buf[256], *p = NULL, *e;
+	long pci[4] = {-1, -1, -1, -1};
+	unsigned long long btu[3] = {0, 0, 0};
+	const char *type = "unknown";
+	int k = -1;
+	if (!dev_link("/sys/class/block/", name, link, sizeof(link)))
+		p = contains(link, "/devices/pci");
+	for (p = p ? strchr(p + 12, '/') : NULL; k < 0 && p && pci_at(p); p += 13) {
+		char c = p[13];
+		p[13] = 0;
+		ssize_t n =
+			readlink(strcat(strcat(strcpy(buf, "/sys"), contains(link, "/devices/")), "/driver"), buf, 255);
+		p[13] = c;
+		buf[n > 0 ? n : 0] = 0;
+		e = strrchr(buf, '/');
+		if (e)
+			k = !strcmp(e + 1, "virtio-pci") ? 0 : !strcmp(e + 1, "nvme") ? 1 : -1;
+		if (k >= 0)
+			pci[0] = hexnum(p + 1, 4), pci[1] = hexnum(p + 6, 2), pci[2] = hexnum(p + 9, 2),
+			pci[3] = hexnum(p + 12, 1);
+	}
+	if (k >= 0)
+		type = k ? "nvme" : "virtio";
+	/* virtio-scsi: .../target0:0:1/0:0:1:2 is bus 0, target 1, unit 2 */
+	p = k == 0 ? contains(link, "/target") : NULL;
+	if (p && (p = strchr(p + 1, '/')) && (e = (char *)scan_uint(p + 1, ~0ULL, btu))) {
+		type = "scsi";
+		for (int i = 0; i < 3 && e && *e == ':'; i++)
+			e = (char *)scan_uint(e + 1, ~0ULL, btu + i);
+	}
 	/* the serial as udev's database has it, as libudev reads it */
 	size_t len;
 	char *dev = read_file(strcat(strcat(strcpy(link, "/sys/class/block/"), name), "/dev"), &len), *db = NULL;
@@ -222,9 +255,10 @@ static void real_disk(struct out *o, const char *name)
 		json_fmt(o, "{\"serial\": %j, ", serial);
 	}
 	json_fmt(o,
-		 "%s\"bus-type\": \"unknown\", \"bus\": 0, \"unit\": 0, \"pci-controller\": {\"bus\": -1, "
-		 "\"slot\": -1, \"domain\": -1, \"function\": -1}, \"dev\": \"/dev/%s\", \"target\": 0}",
-		 serial ? "" : "{", name);
+		 "%s\"bus-type\": %j, \"bus\": %d, \"unit\": %d, \"pci-controller\": {\"bus\": %d, \"slot\": %d, "
+		 "\"domain\": %d, \"function\": %d}, \"dev\": \"/dev/%s\", \"target\": %d}",
+		 serial ? "" : "{", type, (long long)btu[0], (long long)btu[2], (long long)pci[1], (long long)pci[2],
+		 (long long)pci[0], (long long)pci[3], name, (long long)btu[1]);
 	free(db);
 }
 

@@ -120,14 +120,17 @@ static _Noreturn void exec_child(char *const argv[], char *const envp[], const i
  * program could not be run, told through a close-on-exec pipe). libc's fork
  * and execve rather than posix_spawn itself: in a static musl binary its
  * file actions free through musl's own malloc, which would add 6 KB beside
- * alloc.c (posix_spawn 3.5 KB more). */
+ * alloc.c (posix_spawn 3.5 KB more). Every fork of qfs is _Fork (POSIX.1-2024;
+ * musl 1.2.3, glibc 2.34): qfs has one thread and no atfork handler, so it
+ * does what fork does, without the locking of libc's internals around it
+ * that fork links in (the locks of its stdio, malloc, atexit and more: 1.6 KB). */
 pid_t spawn(char *const argv[], char *const envp[], const int fd[3], int flags)
 {
 	int p[2], err = 0;
 	pid_t pid;
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
-	pid = fork();
+	pid = _Fork();
 	if (pid == 0)
 		exec_child(argv, envp, fd, flags, p[1]);
 	close(p[1]);

@@ -43,7 +43,7 @@ static _Noreturn void workers(struct mnt **list, size_t n, int freeze, int w)
 	for (int fd = 0; !freeze && fd < 3; fd++)
 		close(fd);
 	for (size_t i = 0; i < n; i++) {
-		if (fork())
+		if (_Fork())
 			continue;
 		for (size_t k = 0; !freeze && k < n; k++)
 			if (k != i)
@@ -70,7 +70,7 @@ static int run_all(struct mnt **list, size_t n, int64_t end, struct mnt **job, s
 	int freeze = job != NULL;
 	int p[2], r[2], late = 0;
 	pid_t pid = -1;
-	if (!pipe2(p, O_CLOEXEC) && (pid = fork()) < 0) {
+	if (!pipe2(p, O_CLOEXEC) && (pid = _Fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
 	}

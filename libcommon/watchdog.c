@@ -91,7 +91,7 @@ pid_t watchdog_start(struct mnt **list, size_t n, unsigned seconds, const char *
 	}
 	out_flush(&qout);
 	out_flush(&qerr);
-	pid = fork();
+	pid = _Fork();
 	if (pid == 0) {
 		close(p[1]);
 		watch(list, n, seconds, hold, p[0]);

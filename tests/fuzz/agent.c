@@ -30,7 +30,7 @@ static int no_reboot(int how)
 static void no_sync(void)
 {
 }
-#define fork() (errno = EAGAIN, -1)
+#define _Fork() (errno = EAGAIN, -1) // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define spawn no_spawn
 #define reboot no_reboot
 #define sync no_sync
@@ -39,7 +39,7 @@ static void no_sync(void)
 #include "../../libcommon/child.c"  // NOLINT(bugprone-suspicious-include)
 #include "../../libcommon/hyperv.c" // NOLINT(bugprone-suspicious-include)
 #include "../../applets/agent.c"    // NOLINT(bugprone-suspicious-include)
-#undef fork
+#undef _Fork                        // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 
 /* A second opinion on JSON, written apart from libcommon/json.c: one
  * value at *p, strictly (RFC 8259), recursively. */
