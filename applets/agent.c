@@ -566,12 +566,13 @@ static void background(int daemonize)
 {
 	char num[24];
 	int fd;
+	pid_t pid = 0;
 	if (daemonize) {
-		pid_t pid = _Fork();
+		pid = _Fork();
 		if (pid < 0)
 			die("fork", errstr(errno), NULL);
-		if (pid > 0)
-			_exit(EXIT_OK);
+	}
+	if (!pid && daemonize) {
 		setsid();
 		fd = open("/dev/null", O_RDWR);
 		dup2(fd, 0);
@@ -581,15 +582,23 @@ static void background(int daemonize)
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
-	}
-	if (!g.pidfile)
 		return;
-	num[23] = '\n';
-	char *s = fmt_uint(num + 23, (unsigned long long)getpid());
-	fd = open(g.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, s, (size_t)(num + 24 - s)) < 0)
-		die(g.pidfile, errstr(errno), NULL);
-	close(fd);
+	}
+	/* the pidfile exists when the starting process ends (an init script
+	 * reads it at once), so the parent writes it: the child's pid */
+	if (g.pidfile) {
+		num[23] = '\n';
+		char *s = fmt_uint(num + 23, (unsigned long long)(pid ? pid : getpid()));
+		fd = open(g.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, s, (size_t)(num + 24 - s)) < 0) {
+			if (pid)
+				kill(pid, SIGTERM);
+			die(g.pidfile, errstr(errno), NULL);
+		}
+		close(fd);
+	}
+	if (pid)
+		_exit(EXIT_OK);
 }
 
 static _Noreturn void loop(void)
